@@ -1,0 +1,46 @@
+"""The ``crm`` command: opens the app with no subcommand; one sub-app per resource otherwise.
+
+Nothing here imports Textual: ``crm lead list`` must not pay for the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crm_tui.cli import deal, desk, lead, task
+from crm_tui.cli.common import DbOpt, UserOpt
+
+app = typer.Typer(
+    name="crm",
+    help="crm-tui: a keyboard-first CRM for sales desks. Run with no command to open the app.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    lang: Annotated[str | None, typer.Option("--lang", envvar="CRM_LANG", help="UI language: en or ru.")] = None,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from crm_tui.app import run_app  # the only way from the CLI into Textual
+
+    run_app(db=db, user=user, lang=lang)
+
+
+desk.register(app)
+app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
+app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
+app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
+app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,82 @@
+"""What every command shares: ``--db``, ``--user``, ``--json``, one error handler, one output helper."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from crm_tui.services.errors import CrmError
+from crm_tui.services.views import to_json
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="CRM_DB", help="Database file or URL (default: ~/.local/share/crm-tui/crm.db)."),
+]
+UserOpt = Annotated[str | None, typer.Option("--user", envvar="CRM_USER", help="Act as this login.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ids included).")]
+
+
+@dataclass(frozen=True)
+class Session:
+    now: datetime
+    user_id: int
+    user_login: str
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one clear line on stderr; the caller raises the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def session(db: str | None, user: str | None = None) -> Iterator[Session]:
+    """Open the database (creating/upgrading it), act as a user, turn rule errors into one stderr line."""
+    from crm_tui.data.db import open_database
+    from crm_tui.services import clock, pipelines, users
+
+    try:
+        database = open_database(db)
+    except Exception as error:  # noqa: BLE001 - a bad path or URL is the user's input
+        raise fail(f"cannot open the database: {error}") from error
+    try:
+        with database.connection_context():
+            now = clock.utcnow()
+            users.ensure_default(now)
+            pipelines.ensure_default()
+            actor = users.current(user, now=now)
+            yield Session(now=now, user_id=actor.id, user_login=actor.login)
+    except CrmError as error:
+        raise fail(error.message) from error
+    finally:
+        if not database.is_closed():
+            database.close()
+
+
+def emit(data: Any, as_json: bool, render: Any = None) -> None:
+    """Print JSON (``--json``) or the human form that ``render(data)`` returns (lines)."""
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(data), ensure_ascii=False, indent=2) + "\n")
+        return
+    if render is None:
+        typer.echo(str(data))
+        return
+    for line in render(data):
+        typer.echo(line)
+
+
+def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    """Plain aligned columns (no Rich: the CLI stays light to start)."""
+    widths = [len(h) for h in headers]
+    for r in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return out

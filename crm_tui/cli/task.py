@@ -1,0 +1,8 @@
+"""``crm task ...`` and ``crm log ...``"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+log_app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,75 @@
+"""Numbered schema migrations. ``schema_version`` records each one applied; upgrading keeps every row.
+
+Each step is ``apply(db)`` in ``mNNNN_<name>.py`` and runs in its own transaction. A step that adds a
+column uses :func:`add_column`, which skips a column that a fresh database already has (step 1 creates
+tables from the current models).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from peewee import Database, Field
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
+
+from crm_tui.data.db import is_sqlite
+from crm_tui.data.models import SchemaVersion, utcnow
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Database], None]
+
+
+def all_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if not info.name.startswith("m") or not info.name[1:5].isdigit():
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.append(Migration(int(info.name[1:5]), info.name[6:], module.apply))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+def latest_version() -> int:
+    return all_migrations()[-1].version
+
+
+def current_version(db: Database) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def upgrade(db: Database, *, target: int | None = None) -> list[int]:
+    """Apply every migration above the database's version (up to ``target``); return those applied."""
+    db.create_tables([SchemaVersion], safe=True)
+    done = current_version(db)
+    applied: list[int] = []
+    for step in all_migrations():
+        if step.version <= done or (target is not None and step.version > target):
+            continue
+        with db.atomic():
+            step.apply(db)
+            SchemaVersion.create(version=step.version, applied_at=utcnow())
+        applied.append(step.version)
+    return applied
+
+
+def migrator_for(db: Database) -> SchemaMigrator:
+    return SqliteMigrator(db) if is_sqlite(db) else PostgresqlMigrator(db)
+
+
+def add_column(db: Database, table: str, name: str, field: Field) -> None:
+    """Add a column unless the table already has it."""
+    if any(column.name == name for column in db.get_columns(table)):
+        return
+    migrate(migrator_for(db).add_column(table, name, field))

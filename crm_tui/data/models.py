@@ -1,0 +1,241 @@
+"""Peewee models: the whole desk. Money is stored in minor units (kopecks, cents) as integers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    DeferredForeignKey,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from crm_tui.data.db import database
+
+ROLES = ("admin", "head", "manager", "operator", "freelancer")
+LEAD_STATUSES = ("new", "in_work", "qualified", "converted", "disqualified")
+STAGE_KINDS = ("open", "won", "lost")
+INTERACTION_KINDS = (
+    "call_in",
+    "call_out",
+    "email_in",
+    "email_out",
+    "meeting",
+    "note",
+    "stage_change",
+    "conversion",
+    "repeat_request",
+)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    applied_at = DateTimeField()
+
+
+class User(BaseModel):
+    login = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    role = CharField(max_length=16, default="manager")
+    active = BooleanField(default=True)
+    created_at = DateTimeField()
+
+
+class Company(BaseModel):
+    name = CharField(max_length=300, index=True)
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+
+
+class Contact(BaseModel):
+    name = CharField(max_length=300)
+    company = ForeignKeyField(Company, null=True, on_delete="SET NULL", backref="contacts")
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    birthday = DateField(null=True)
+    tags = CharField(max_length=500, default="")
+    created_at = DateTimeField()
+
+
+class ContactChannel(BaseModel):
+    """A phone (E.164) or an e-mail (lower-cased) of a contact; a contact has any number of them."""
+
+    contact = ForeignKeyField(Contact, on_delete="CASCADE", backref="channels")
+    kind = CharField(max_length=8)  # "phone" | "email"
+    value = CharField(max_length=320, index=True)
+    label = CharField(max_length=32, default="")
+    position = IntegerField(default=0)
+
+
+class Pipeline(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    is_default = BooleanField(default=False)
+
+
+class Stage(BaseModel):
+    pipeline = ForeignKeyField(Pipeline, on_delete="CASCADE", backref="stages")
+    position = IntegerField()
+    name = CharField(max_length=100)
+    name_ru = CharField(max_length=100, default="")
+    probability = IntegerField(default=0)  # percent, for the weighted forecast
+    kind = CharField(max_length=8, default="open")
+    stale_days = IntegerField(default=14)  # the kanban highlights deals idle longer than this
+
+    class Meta:
+        indexes = ((("pipeline", "position"), False),)
+
+
+class Lead(BaseModel):
+    name = CharField(max_length=300)
+    phone = CharField(max_length=32, index=True)  # E.164
+    email = CharField(max_length=320, null=True, index=True)
+    company_name = CharField(max_length=300, default="")
+    comment = TextField(default="")
+    status = CharField(max_length=16, default="new", index=True)
+    disqualify_reason = CharField(max_length=500, null=True)
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    utm_source = CharField(max_length=200, default="", index=True)
+    utm_medium = CharField(max_length=200, default="")
+    utm_campaign = CharField(max_length=200, default="")
+    utm_term = CharField(max_length=300, default="")
+    utm_content = CharField(max_length=300, default="")
+    referrer = CharField(max_length=2000, default="")
+    landing_page = CharField(max_length=2000, default="")
+    created_at = DateTimeField(index=True)
+    qualified_at = DateTimeField(null=True)
+    converted_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    deal = DeferredForeignKey("Deal", null=True, on_delete="SET NULL")  # set on conversion
+    repeat_count = IntegerField(default=0)  # repeat requests from the same phone
+
+
+class Deal(BaseModel):
+    title = CharField(max_length=300)
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="deals")
+    company = ForeignKeyField(Company, null=True, on_delete="SET NULL")
+    pipeline = ForeignKeyField(Pipeline, on_delete="RESTRICT")
+    stage = ForeignKeyField(Stage, on_delete="RESTRICT")
+    amount = BigIntegerField(default=0)  # minor units
+    currency = CharField(max_length=3, default="RUB")
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    lead = ForeignKeyField(Lead, null=True, on_delete="SET NULL")
+    expected_close = DateField(null=True)
+    acts_signed_at = DateTimeField(null=True)
+    lost_reason = CharField(max_length=500, null=True)
+    won_at = DateTimeField(null=True)
+    lost_at = DateTimeField(null=True)
+    stage_entered_at = DateTimeField()
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = (
+            (("stage", "currency", "amount"), False),  # kanban counts and sums from the index alone
+            (("stage", "stage_entered_at"), False),
+        )
+
+
+class StageHistory(BaseModel):
+    deal = ForeignKeyField(Deal, on_delete="CASCADE", backref="history")
+    from_stage = ForeignKeyField(Stage, null=True, on_delete="SET NULL")
+    to_stage = ForeignKeyField(Stage, on_delete="CASCADE")
+    by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField()
+
+    class Meta:
+        indexes = ((("deal", "at"), False),)
+
+
+class Interaction(BaseModel):
+    kind = CharField(max_length=16)
+    by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField()
+    duration = IntegerField(null=True)  # seconds, for calls
+    subject = CharField(max_length=300, default="")
+    summary = TextField(default="")
+    outcome = CharField(max_length=200, default="")
+    lead = ForeignKeyField(Lead, null=True, on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="CASCADE")
+    deal = ForeignKeyField(Deal, null=True, on_delete="CASCADE")
+    data = TextField(default="")  # JSON: script path, stage ids, ...
+
+    class Meta:
+        indexes = (
+            (("contact", "at"), False),
+            (("lead", "at"), False),
+            (("deal", "at"), False),
+            (("by", "kind", "at"), False),
+        )
+
+
+class Task(BaseModel):
+    title = CharField(max_length=300)
+    due_at = DateTimeField(index=True)
+    done_at = DateTimeField(null=True)
+    assignee = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    lead = ForeignKeyField(Lead, null=True, on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="CASCADE")
+    deal = ForeignKeyField(Deal, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=16, default="todo")  # "first_call" for the new-lead rule
+    reminded_slot = IntegerField(default=-1)  # the last reminder slot claimed (0 = at due time)
+    reminded_at = DateTimeField(null=True)
+    next_remind_at = DateTimeField()  # when the next reminder is owed: due_at, then every interval
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = (
+            (("done_at", "due_at"), False),
+            (("assignee", "done_at", "due_at"), False),
+            (("done_at", "next_remind_at"), False),
+        )
+
+
+class Product(BaseModel):
+    name = CharField(max_length=300)
+    unit = CharField(max_length=32, default="pcs")
+    price = BigIntegerField(default=0)  # minor units
+    currency = CharField(max_length=3, default="RUB")
+    active = BooleanField(default=True)
+
+
+class Setting(BaseModel):
+    key = CharField(max_length=100, primary_key=True)
+    value = TextField()
+
+
+CORE_MODELS: list[type[BaseModel]] = [
+    SchemaVersion,
+    User,
+    Company,
+    Contact,
+    ContactChannel,
+    Pipeline,
+    Stage,
+    Lead,
+    Deal,
+    StageHistory,
+    Interaction,
+    Task,
+    Product,
+    Setting,
+]
+
+
+def utcnow() -> datetime:
+    """Naive UTC now; services take ``now`` as a parameter and only entry points call this."""
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)

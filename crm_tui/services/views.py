@@ -1,0 +1,219 @@
+"""What the services return: frozen dataclasses, never Peewee models (rendering never lazy-loads)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+
+
+def format_money(amount: int, currency: str = "RUB") -> str:
+    """``125000000, "RUB"`` -> ``"1 250 000 ₽"`` (minor units in, whole units out when exact)."""
+    whole, cents = divmod(abs(amount), 100)
+    text = f"{whole:,}".replace(",", " ")
+    if cents:
+        text += f".{cents:02d}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{text} {CURRENCY_SIGNS.get(currency, currency)}"
+
+
+def to_json(value: Any) -> Any:
+    """A view (or a list of them) as plain JSON-ready data: datetimes as ISO strings."""
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: to_json(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    login: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class StageView:
+    id: int
+    pipeline_id: int
+    position: int
+    name: str
+    name_ru: str
+    probability: int
+    kind: str
+    stale_days: int
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    id: int
+    name: str
+    phone: str
+    email: str | None
+    company_name: str
+    status: str
+    utm_source: str
+    utm_term: str
+    owner_login: str | None
+    owner_name: str | None
+    created_at: datetime
+    possible_duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    id: int
+    name: str
+    phone: str
+    email: str | None
+    company_name: str
+    comment: str
+    status: str
+    disqualify_reason: str | None
+    owner_login: str | None
+    owner_name: str | None
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_term: str
+    utm_content: str
+    referrer: str
+    landing_page: str
+    created_at: datetime
+    qualified_at: datetime | None
+    converted_at: datetime | None
+    contact_id: int | None
+    deal_id: int | None
+    repeat_count: int
+    duplicates: list[SearchHit] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    lead_id: int
+    contact_id: int
+    company_id: int | None
+    deal_id: int
+    linked_existing_contact: bool
+
+
+@dataclass(frozen=True)
+class DealRow:
+    id: int
+    title: str
+    contact_id: int | None
+    contact_name: str | None
+    company_name: str | None
+    pipeline_id: int
+    stage_id: int
+    stage_name: str
+    stage_position: int
+    stage_kind: str
+    amount: int
+    currency: str
+    owner_login: str | None
+    owner_name: str | None
+    stage_entered_at: datetime
+    expected_close: date | None
+    acts_signed_at: datetime | None
+    lost_reason: str | None
+    created_at: datetime
+
+    @property
+    def money(self) -> str:
+        return format_money(self.amount, self.currency)
+
+
+@dataclass(frozen=True)
+class StageColumn:
+    stage: StageView
+    count: int
+    totals: dict[str, int]  # currency -> sum in minor units
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    id: int
+    title: str
+    due_at: datetime
+    done_at: datetime | None
+    assignee_login: str | None
+    assignee_name: str | None
+    lead_id: int | None
+    contact_id: int | None
+    deal_id: int | None
+    linked_label: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    task_id: int
+    title: str
+    due_at: datetime
+    slot: int  # 0 = the due moment, 1 = an hour overdue, ...
+    assignee_login: str | None
+    linked_label: str
+
+    @property
+    def overdue(self) -> bool:
+        return self.slot > 0
+
+
+@dataclass(frozen=True)
+class InteractionRow:
+    id: int
+    kind: str
+    at: datetime
+    by_name: str | None
+    duration: int | None
+    subject: str
+    summary: str
+    outcome: str
+    lead_id: int | None
+    contact_id: int | None
+    deal_id: int | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # lead | contact | company | deal
+    id: int
+    label: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    name: str
+    company_name: str | None
+    phone: str | None
+    email: str | None
+    owner_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    id: int
+    name: str
+    company_id: int | None
+    company_name: str | None
+    phones: list[str]
+    emails: list[str]
+    birthday: date | None
+    owner_login: str | None
+    owner_name: str | None
+    tags: list[str]
+    created_at: datetime
+    deals: list[DealRow]
+    open_tasks: list[TaskRow]
