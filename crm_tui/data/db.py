@@ -59,7 +59,7 @@ def connect_url(url: str) -> Database:
         if path and path != ":memory:":
             Path("/" + path).parent.mkdir(parents=True, exist_ok=True)
         return connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, check_same_thread=False)
-    return connect(url, autorollback=True)
+    return connect(url)
 
 
 def open_database(path_or_url: str | None = None, *, migrate: bool = True) -> Database:
