@@ -26,7 +26,9 @@ def root(
     ctx: typer.Context,
     db: DbOpt = None,
     user: UserOpt = None,
-    lang: Annotated[str | None, typer.Option("--lang", envvar="CRM_LANG", help="UI language: en or ru.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", envvar="CRM_LANG", help="UI language: en or ru.")
+    ] = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return

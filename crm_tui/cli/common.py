@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+import click
 import typer
 
 from crm_tui.services.errors import CrmError
@@ -17,7 +18,9 @@ from crm_tui.services.views import to_json
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", envvar="CRM_DB", help="Database file or URL (default: ~/.local/share/crm-tui/crm.db)."),
+    typer.Option(
+        "--db", envvar="CRM_DB", help="Database file or URL (default ~/.local/share/crm-tui/crm.db)."
+    ),
 ]
 UserOpt = Annotated[str | None, typer.Option("--user", envvar="CRM_USER", help="Act as this login.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ids included).")]
@@ -42,6 +45,7 @@ def session(db: str | None, user: str | None = None) -> Iterator[Session]:
     from crm_tui.data.db import open_database
     from crm_tui.services import clock, pipelines, users
 
+    db, user = db or _root_option("db"), user or _root_option("user")
     try:
         database = open_database(db)
     except Exception as error:  # noqa: BLE001 - a bad path or URL is the user's input
@@ -58,6 +62,15 @@ def session(db: str | None, user: str | None = None) -> Iterator[Session]:
     finally:
         if not database.is_closed():
             database.close()
+
+
+def _root_option(name: str) -> str | None:
+    """``crm --db X lead list`` works like ``crm lead list --db X``: fall back to the root's option."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    value = ctx.find_root().params.get(name)
+    return str(value) if value else None
 
 
 def emit(data: Any, as_json: bool, render: Any = None) -> None:

@@ -53,9 +53,7 @@ def create_index(db: Database) -> None:
     else:
         db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         db.execute_sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (rowid BIGINT PRIMARY KEY, body TEXT NOT NULL)")
-        db.execute_sql(
-            f"CREATE INDEX IF NOT EXISTS {TABLE}_trgm ON {TABLE} USING gin (body gin_trgm_ops)"
-        )
+        db.execute_sql(f"CREATE INDEX IF NOT EXISTS {TABLE}_trgm ON {TABLE} USING gin (body gin_trgm_ops)")
 
 
 def upsert(kind: str, record_id: int, body: str, db: Database | None = None) -> None:
@@ -63,7 +61,9 @@ def upsert(kind: str, record_id: int, body: str, db: Database | None = None) -> 
     target = db or database
     rowid = rowid_of(kind, record_id)
     target.execute_sql(f"DELETE FROM {TABLE} WHERE rowid = {_p(target)}", (rowid,))
-    target.execute_sql(f"INSERT INTO {TABLE} (rowid, body) VALUES ({_p(target)}, {_p(target)})", (rowid, body))
+    target.execute_sql(
+        f"INSERT INTO {TABLE} (rowid, body) VALUES ({_p(target)}, {_p(target)})", (rowid, body)
+    )
 
 
 def upsert_many(rows: Iterable[tuple[str, int, str]], db: Database | None = None) -> None:
@@ -158,7 +158,9 @@ def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _sqlite_query(terms: list[list[str]], kind_codes: list[int] | None, limit: int) -> tuple[str, list[object]]:
+def _sqlite_query(
+    terms: list[list[str]], kind_codes: list[int] | None, limit: int
+) -> tuple[str, list[object]]:
     where: list[str] = []
     params: list[object] = []
     long_terms = [alts for alts in terms if all(len(a) >= 3 for a in alts)]

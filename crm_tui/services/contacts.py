@@ -123,12 +123,19 @@ def _validate(edit: ContactEdit) -> dict[str, list[str] | str]:
     if problems:
         raise InvalidInput("; ".join(messages), problems)
     tags = [t.strip() for t in edit.tags if t.strip()]
-    return {"name": name, "phones": list(dict.fromkeys(phones)), "emails": list(dict.fromkeys(emails)), "tags": tags}
+    return {
+        "name": name,
+        "phones": list(dict.fromkeys(phones)),
+        "emails": list(dict.fromkeys(emails)),
+        "tags": tags,
+    }
 
 
 def _write_channels(contact_id: int, phones: list[str], emails: list[str]) -> None:
     rows = [{"contact": contact_id, "kind": "phone", "value": p, "position": i} for i, p in enumerate(phones)]
-    rows += [{"contact": contact_id, "kind": "email", "value": e, "position": i} for i, e in enumerate(emails)]
+    rows += [
+        {"contact": contact_id, "kind": "email", "value": e, "position": i} for i, e in enumerate(emails)
+    ]
     if rows:
         ContactChannel.insert_many(rows).execute()
 
@@ -164,11 +171,19 @@ def card(contact_id: int) -> ContactCard:
     )
 
 
-def list_page(*, after_id: int | None = None, owner_id: int | None = None, limit: int = PAGE_SIZE) -> list[ContactRow]:
+def list_page(
+    *, after_id: int | None = None, owner_id: int | None = None, limit: int = PAGE_SIZE
+) -> list[ContactRow]:
     """Contacts newest first, keyset-paged; first phone and e-mail from the channel index."""
     Owner = User.alias()
     query = (
-        Contact.select(Contact.id, Contact.name, Contact.created_at, Company.name.alias("company_name"), Owner.name.alias("owner_name"))
+        Contact.select(
+            Contact.id,
+            Contact.name,
+            Contact.created_at,
+            Company.name.alias("company_name"),
+            Owner.name.alias("owner_name"),
+        )
         .join(Company, JOIN.LEFT_OUTER, on=(Contact.company == Company.id))
         .switch(Contact)
         .join(Owner, JOIN.LEFT_OUTER, on=(Contact.owner == Owner.id))

@@ -146,7 +146,11 @@ def create(
         raise InvalidInput("Amount cannot be negative", {"amount": "negative"})
     with database.atomic():
         pipeline_id = pipelines.default_pipeline_id()
-        target = pipelines.resolve_stage(pipeline_id, stage) if stage is not None else pipelines.first_open_stage(pipeline_id)
+        target = (
+            pipelines.resolve_stage(pipeline_id, stage)
+            if stage is not None
+            else pipelines.first_open_stage(pipeline_id)
+        )
         if target.kind != "open":
             raise RuleViolation("A new deal starts at an open stage")
         contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
@@ -171,7 +175,9 @@ def create(
     return row(deal.id)
 
 
-def update_amount(deal_id: int, amount: int, currency: str | None = None, *, by: int | None, now: datetime) -> DealRow:
+def update_amount(
+    deal_id: int, amount: int, currency: str | None = None, *, by: int | None, now: datetime
+) -> DealRow:
     if amount < 0:
         raise InvalidInput("Amount cannot be negative", {"amount": "negative"})
     with database.atomic():
@@ -183,7 +189,9 @@ def update_amount(deal_id: int, amount: int, currency: str | None = None, *, by:
     return row(deal_id)
 
 
-def _check_move(deal: Deal, current: StageView, target: StageView, all_stages: list[StageView], reason: str | None) -> None:
+def _check_move(
+    deal: Deal, current: StageView, target: StageView, all_stages: list[StageView], reason: str | None
+) -> None:
     if current.kind != "open":
         raise RuleViolation(f"Deal #{deal.id} is already {current.kind}; a closed deal does not move")
     if target.id == current.id:
@@ -241,7 +249,9 @@ def move(deal_id: int, to: str | int, *, by: int | None, now: datetime, reason: 
     return row(deal_id)
 
 
-def step(deal_id: int, direction: int, *, by: int | None, now: datetime, reason: str | None = None) -> DealRow:
+def step(
+    deal_id: int, direction: int, *, by: int | None, now: datetime, reason: str | None = None
+) -> DealRow:
     """One stage forward (+1) or back (-1). Forward from the last open stage means Won."""
     deal = _get(deal_id)
     all_stages = pipelines.stages(deal.pipeline_id)
@@ -268,11 +278,19 @@ def sign_acts(deal_id: int, *, by: int | None, now: datetime) -> DealRow:
         if stage.kind != "open":
             raise RuleViolation(f"Deal #{deal_id} is already {stage.kind}")
         if deal.acts_signed_at is not None:
-            raise RuleViolation(f"Acts of deal #{deal_id} were already signed on {deal.acts_signed_at:%Y-%m-%d}")
+            raise RuleViolation(
+                f"Acts of deal #{deal_id} were already signed on {deal.acts_signed_at:%Y-%m-%d}"
+            )
         deal.acts_signed_at = now
         deal.save()
         Interaction.create(
-            kind="note", by=by, at=now, contact=deal.contact_id, deal=deal.id, subject="Acts signed", outcome="acts_signed"
+            kind="note",
+            by=by,
+            at=now,
+            contact=deal.contact_id,
+            deal=deal.id,
+            subject="Acts signed",
+            outcome="acts_signed",
         )
     return row(deal_id)
 

@@ -35,14 +35,18 @@ def log(
 ) -> InteractionRow:
     """Record an interaction linked to a lead, a contact and/or a deal."""
     if kind not in LOGGABLE:
-        raise InvalidInput(f"Unknown interaction kind {kind!r}; one of: {', '.join(LOGGABLE)}", {"kind": "unknown"})
+        raise InvalidInput(
+            f"Unknown interaction kind {kind!r}; one of: {', '.join(LOGGABLE)}", {"kind": "unknown"}
+        )
     if lead_id is None and contact_id is None and deal_id is None:
         raise InvalidInput("An interaction needs a lead, a contact or a deal", {"contact": "required"})
     if kind in CALL_KINDS:
         if duration is None:
             raise InvalidInput("A call needs its duration in seconds", {"duration": "required"})
         if duration < 0 or duration > 24 * 3600:
-            raise InvalidInput("Call duration must be between 0 and 86400 seconds", {"duration": "out of range"})
+            raise InvalidInput(
+                "Call duration must be between 0 and 86400 seconds", {"duration": "out of range"}
+            )
     if kind == "note" and not summary.strip():
         raise InvalidInput("A note needs some text", {"summary": "required"})
     with database.atomic():

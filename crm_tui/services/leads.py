@@ -9,7 +9,16 @@ from peewee import JOIN, fn
 
 from crm_tui.data import search as index
 from crm_tui.data.db import database
-from crm_tui.data.models import Company, Contact, ContactChannel, Deal, Interaction, Lead, StageHistory, Task, User
+from crm_tui.data.models import (
+    Contact,
+    ContactChannel,
+    Deal,
+    Interaction,
+    Lead,
+    StageHistory,
+    Task,
+    User,
+)
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.validation import normalize_email, normalize_phone, required_text
@@ -188,12 +197,18 @@ def duplicate_flags(rows: list[dict[str, object]]) -> dict[int, bool]:
     emails = {str(r["email"]) for r in rows if r.get("email")}
     lead_counts: dict[str, int] = {}
     for (phone,) in (
-        Lead.select(Lead.phone).where(Lead.phone.in_(phones)).group_by(Lead.phone).having(fn.COUNT(Lead.id) > 1)
+        Lead.select(Lead.phone)
+        .where(Lead.phone.in_(phones))
+        .group_by(Lead.phone)
+        .having(fn.COUNT(Lead.id) > 1)
     ).tuples():
         lead_counts[phone] = 2
     if emails:
         for (email,) in (
-            Lead.select(Lead.email).where(Lead.email.in_(emails)).group_by(Lead.email).having(fn.COUNT(Lead.id) > 1)
+            Lead.select(Lead.email)
+            .where(Lead.email.in_(emails))
+            .group_by(Lead.email)
+            .having(fn.COUNT(Lead.id) > 1)
         ).tuples():
             lead_counts[email] = 2
     contacts_by_value: dict[str, set[int]] = {}
@@ -288,7 +303,9 @@ def qualify(lead_id: int, *, by: int | None, now: datetime) -> LeadRow:
     with database.atomic():
         lead = _get(lead_id)
         if lead.status not in ("new", "in_work"):
-            raise RuleViolation(f"Lead #{lead_id} is {lead.status}; only a new or in-work lead can be qualified")
+            raise RuleViolation(
+                f"Lead #{lead_id} is {lead.status}; only a new or in-work lead can be qualified"
+            )
         lead.status = "qualified"
         lead.qualified_at = now
         lead.save()
@@ -310,7 +327,13 @@ def disqualify(lead_id: int, reason: str | None, *, by: int | None, now: datetim
         lead.save()
         Task.update(done_at=now).where((Task.lead == lead_id) & Task.done_at.is_null()).execute()
         Interaction.create(
-            kind="note", by=by, at=now, lead=lead_id, subject="Disqualified", summary=text[:500], outcome="disqualified"
+            kind="note",
+            by=by,
+            at=now,
+            lead=lead_id,
+            subject="Disqualified",
+            summary=text[:500],
+            outcome="disqualified",
         )
     return row(lead_id)
 
@@ -327,7 +350,7 @@ def _find_contact(phone: str, email: str | None) -> Contact | None:
 
 
 def convert(lead_id: int, *, by: int | None, now: datetime, qualify_first: bool = False) -> ConversionResult:
-    """Turn a qualified lead into a contact (+ company) and a deal at the first open stage, in one transaction.
+    """Turn a qualified lead into a contact (+ company) and a deal at the first open stage, atomically.
 
     A contact with the same phone or e-mail is linked instead of creating a duplicate.
     """

@@ -104,7 +104,11 @@ def resolve_stage(pipeline_id: int, ref: str | int) -> StageView:
     for stage in all_stages:
         if wanted in (stage.name.casefold(), stage.name_ru.casefold()):
             return stage
-    matches = [s for s in all_stages if s.name.casefold().startswith(wanted) or s.name_ru.casefold().startswith(wanted)]
+    matches = [
+        s
+        for s in all_stages
+        if s.name.casefold().startswith(wanted) or s.name_ru.casefold().startswith(wanted)
+    ]
     if len(matches) == 1:
         return matches[0]
     names = ", ".join(f"{s.position + 1} {s.name}" for s in all_stages)
@@ -112,7 +116,13 @@ def resolve_stage(pipeline_id: int, ref: str | int) -> StageView:
 
 
 def add_stage(
-    pipeline_id: int, name: str, *, after_position: int, name_ru: str = "", probability: int = 0, stale_days: int = 14
+    pipeline_id: int,
+    name: str,
+    *,
+    after_position: int,
+    name_ru: str = "",
+    probability: int = 0,
+    stale_days: int = 14,
 ) -> StageView:
     """Insert an open stage after the given 0-based position (service delivery may be several stages)."""
     name = name.strip()

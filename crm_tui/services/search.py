@@ -38,7 +38,9 @@ def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) ->
         for r in Company.select(Company.id, Company.name).where(Company.id.in_(by_kind["company"])):
             labels[("company", r.id)] = (r.name, "")
     if "deal" in by_kind:
-        for r in Deal.select(Deal.id, Deal.title, Deal.amount, Deal.currency).where(Deal.id.in_(by_kind["deal"])):
+        for r in Deal.select(Deal.id, Deal.title, Deal.amount, Deal.currency).where(
+            Deal.id.in_(by_kind["deal"])
+        ):
             from crm_tui.services.views import format_money
 
             labels[("deal", r.id)] = (r.title, format_money(r.amount, r.currency))

@@ -91,7 +91,11 @@ def create(
 ) -> TaskRow:
     text = required_text(title, "title", "Title")
     with database.atomic():
-        for model, value, name in ((Lead, lead_id, "lead"), (Contact, contact_id, "contact"), (Deal, deal_id, "deal")):
+        for model, value, name in (
+            (Lead, lead_id, "lead"),
+            (Contact, contact_id, "contact"),
+            (Deal, deal_id, "deal"),
+        ):
             if value is not None and not model.select().where(model.id == value).exists():
                 raise NotFound(f"No {name} #{value}")
         assignee = assignee_id if assignee_id is not None else by
@@ -164,7 +168,9 @@ def list_open(
     return [_to_row(r) for r in query.order_by(Task.due_at, Task.id).limit(limit).dicts()]
 
 
-def open_for(*, contact_id: int | None = None, lead_id: int | None = None, deal_id: int | None = None) -> list[TaskRow]:
+def open_for(
+    *, contact_id: int | None = None, lead_id: int | None = None, deal_id: int | None = None
+) -> list[TaskRow]:
     query = _query().where(Task.done_at.is_null())
     if contact_id is not None:
         query = query.where(Task.contact == contact_id)

@@ -46,7 +46,9 @@ def normalize_email(raw: str | None) -> str | None:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
-        raise InvalidInput(f"Not a valid e-mail: {text!r} ({error})", {"email": "not a valid e-mail"}) from error
+        raise InvalidInput(
+            f"Not a valid e-mail: {text!r} ({error})", {"email": "not a valid e-mail"}
+        ) from error
     return result.normalized.lower()
 
 

@@ -87,7 +87,9 @@ def test_search_is_case_insensitive_in_cyrillic_and_finds_phone_fragments(db: Da
 
 def test_conversion_links_an_existing_contact_and_deal_rules_hold(db: Database) -> None:
     admin = _admin()
-    first = leads.register(leads.NewLead(name="Олег", phone="+79161112233", company_name="ИП Олег"), by=admin, now=NOW)
+    first = leads.register(
+        leads.NewLead(name="Олег", phone="+79161112233", company_name="ИП Олег"), by=admin, now=NOW
+    )
     leads.qualify(first.id, by=admin, now=NOW)
     converted = leads.convert(first.id, by=admin, now=NOW)
     again = leads.register(leads.NewLead(name="Олег снова", phone="8 916 111-22-33"), by=admin, now=NOW)
