@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from crm_tui.data.models import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+__all__ = ["age", "relative", "to_local", "to_utc", "utcnow"]
 
 
 def to_local(moment: datetime) -> datetime:
