@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from crm_tui.cli import deal, desk, lead, task
+from crm_tui.cli import deal, desk, lead, remind, task, task_plan
 from crm_tui.cli.common import DbOpt, UserOpt
 
 app = typer.Typer(
@@ -41,6 +41,8 @@ desk.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
+task_plan.register(task.app)
+remind.register(app)
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 
 

@@ -1,0 +1,72 @@
+"""``crm remind``: send the reminders that are due, once (cron, systemd timer) or ``--watch``."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, session
+
+if TYPE_CHECKING:
+    from crm_tui.services.reminders import Sent
+
+
+def _render(sent: list[Sent]) -> list[str]:
+    if not sent:
+        return ["no reminders due"]
+    return [f"[{s.channel}] #{s.task_id} {s.title} - {s.body}" for s in sent]
+
+
+def remind(
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep running and check every --period seconds.")
+    ] = False,
+    period: Annotated[int, typer.Option("--period", min=5, help="Seconds between checks with --watch.")] = 30,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Everyone's tasks, not only yours and unassigned ones.")
+    ] = False,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Save how often overdue tasks are reminded (30m, 1h).")
+    ] = None,
+    desktop: Annotated[
+        bool, typer.Option("--desktop/--no-desktop", help="Send desktop notifications (plyer, D-Bus).")
+    ] = True,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send due reminders (desktop notification when there is one), print what was sent, exit."""
+    from crm_tui.notify import DesktopNotifier, RecordingNotifier
+    from crm_tui.services import reminders
+
+    notifier = DesktopNotifier() if desktop else RecordingNotifier(works=False)
+    token = reminders.new_token()
+    said_no_desktop = False
+    while True:
+        with session(db, user) as s:
+            if every:
+                reminders.set_interval(every)
+                every = None
+            sent = reminders.send_due(
+                notifier,
+                now=s.now,
+                token=token,
+                fallback="print",
+                assignee_id=None if everyone else s.user_id,
+            )
+        if sent and isinstance(notifier, DesktopNotifier) and notifier.unavailable and not said_no_desktop:
+            typer.echo(f"note: no desktop notifications: {notifier.unavailable}", err=True)
+            said_no_desktop = True
+        emit(sent, as_json, _render)
+        if not watch:
+            return
+        try:
+            time.sleep(period)
+        except KeyboardInterrupt:
+            return
+
+
+def register(app: typer.Typer) -> None:
+    app.command("remind")(remind)
