@@ -1,0 +1,1 @@
+"""Call scripts shipped with crm-tui (YAML), installed into a new desk once."""
