@@ -89,9 +89,11 @@ def done(
 
 def _render_call(row: InteractionRow) -> list[str]:
     minutes, seconds = divmod(row.duration or 0, 60)
-    about = [f"{name} #{value}" for name, value in (
-        ("contact", row.contact_id), ("deal", row.deal_id), ("lead", row.lead_id)
-    ) if value]
+    about = [
+        f"{name} #{value}"
+        for name, value in (("contact", row.contact_id), ("deal", row.deal_id), ("lead", row.lead_id))
+        if value
+    ]
     direction = "incoming" if row.kind == "call_in" else "outgoing"
     return [f"call #{row.id} logged: {direction}, {minutes}:{seconds:02d}, {', '.join(about)}"]
 
