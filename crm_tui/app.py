@@ -11,8 +11,10 @@ from textual.app import App
 from textual.binding import Binding
 
 from crm_tui.data.db import database, open_database
+from crm_tui.screens.tasks import TaskQueueScreen
 from crm_tui.services import clock as clock_service
 from crm_tui.services import pipelines, users
+from crm_tui.widgets.reminders import start_reminders
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -23,8 +25,10 @@ class CrmApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "crm-tui"
+    MODES = {"tasks": TaskQueueScreen}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("4", "switch_mode('tasks')", "Tasks", id="app.tasks", tooltip="The task queue"),
     ]
 
     def __init__(self, db_url: str, *, clock: Clock | None = None, user: str | None = None, lang: str = "en") -> None:
@@ -45,6 +49,12 @@ class CrmApp(App[None]):
             users.ensure_default(now)
             pipelines.ensure_default()
             self.user_id = users.current(self.user_login, now=now).id
+
+    def on_mount(self) -> None:
+        # Reminders: desktop notification when there is one, else toast + bell; count in the header.
+        self.reminder_loop = start_reminders(
+            self, now=self.now, user_id=lambda: self.user_id, notifier=getattr(self, "notifier", None)
+        )
 
     async def run_db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a service call in a thread worker with its own connection; await its result."""

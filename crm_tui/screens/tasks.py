@@ -1,0 +1,250 @@
+"""The task queue (mode ``4``): overdue, today, upcoming and done today; mine or everyone's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import WorkerFailed
+
+from crm_tui.screens.dialogs.task_dialogs import NewTask, NewTaskDialog, ReassignDialog, SnoozeDialog
+from crm_tui.services import clock, task_queue, tasks, users
+from crm_tui.services.errors import CrmError
+from crm_tui.services.task_queue import QueueGroup
+from crm_tui.services.views import TaskRow
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+REFRESH_SECONDS = 10.0
+
+
+def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True) -> Content:
+    """One task as the queue shows it: title, linked record, due (relative and absolute), assignee."""
+    moment = row.done_at or row.due_at
+    when = clock.to_local(moment).strftime("%a %d %b %H:%M")
+    relative = ("done " if row.done_at else "") + clock.relative(moment, now)
+    title = row.title if len(row.title) <= 38 else row.title[:37] + "…"
+    linked = row.linked_label if len(row.linked_label) <= 28 else row.linked_label[:27] + "…"
+    who = f"@{row.assignee_login}" if row.assignee_login else "-"
+    text = f"{title:<38}  {linked:<28}  {relative:>12}  {when}"
+    if show_assignee:
+        text += f"  {who}"
+    return Content(text)
+
+
+class TaskQueueScreen(Screen[None]):
+    """What is due: each task can be done, snoozed, reassigned, opened or called from the keyboard."""
+
+    CSS_PATH = "tasks.tcss"
+    BINDINGS = [
+        Binding("space", "done", "Done", id="tasks.done", tooltip="Mark the highlighted task done"),
+        Binding("s", "snooze", "Snooze", id="tasks.snooze", tooltip="15 min, 1 h, tomorrow 9:00 or a time"),
+        Binding("r", "reassign", "Reassign", id="tasks.reassign", tooltip="Give the task to someone else"),
+        Binding("enter", "open", "Open", id="tasks.open", tooltip="Open the linked lead or contact card"),
+        Binding("n", "new", "New task", id="tasks.new", tooltip="Plan a new task for yourself"),
+        Binding("m", "toggle_scope", "Mine/all", id="tasks.scope", tooltip="My tasks or everyone's"),
+        Binding("k", "call", "Call", id="tasks.call", tooltip="Call with a script (linked lead/contact)"),
+    ]
+
+    everyone: reactive[bool] = reactive(False, init=False)
+    """Show everyone's tasks (heads of sales), not only mine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list[QueueGroup] = []
+        self.rows: dict[int, TaskRow] = {}
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="queue-summary")
+        with Horizontal(id="queue-body"):
+            yield OptionList(id="queue")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.set_interval(REFRESH_SECONDS, self.reload)
+        await self.reload()
+
+    async def on_screen_resume(self) -> None:
+        if self.groups:
+            await self.reload()
+
+    async def watch_everyone(self) -> None:
+        await self.reload()
+
+    # --- loading ----------------------------------------------------------------------------------------
+
+    async def reload(self, keep: int | None = None) -> None:
+        now = self.crm.now()
+        groups = await self.crm.run_db(
+            task_queue.queue, now=now, assignee_id=None if self.everyone else self.crm.user_id
+        )
+        self.show(groups, now, keep)
+
+    def show(self, groups: list[QueueGroup], now: datetime, keep: int | None = None) -> None:
+        queue = self.query_one("#queue", OptionList)
+        keep = keep if keep is not None else self.highlighted_id()
+        self.groups = groups
+        self.rows = {}
+        options: list[Option] = []
+        for group in groups:
+            more = f"  (first {len(group.rows)})" if group.count > len(group.rows) else ""
+            options.append(Option(Content.styled(f"{group.title} · {group.count}{more}", "bold"),
+                                  id=f"group-{group.key}", disabled=True))
+            for row in group.rows:
+                self.rows[row.id] = row
+                options.append(Option(task_line(row, now, show_assignee=self.everyone), id=f"task-{row.id}"))
+        queue.set_options(options)
+        target = keep if keep in self.rows else next(iter(self.rows), None)
+        if target is not None:
+            queue.highlighted = queue.get_option_index(f"task-{target}")
+        scope = "Everyone's tasks" if self.everyone else "My tasks"
+        counts = " · ".join(f"{g.title.lower()} {g.count}" for g in groups)
+        self.query_one("#queue-summary", Static).update(f"{scope} · {counts}")
+        self.set_class(any(g.key == "overdue" and g.count for g in groups), "-overdue")
+
+    def highlighted_id(self) -> int | None:
+        queue = self.query_one("#queue", OptionList)
+        if queue.highlighted is None or queue.option_count == 0:
+            return None
+        option_id = queue.get_option_at_index(queue.highlighted).id or ""
+        return int(option_id.removeprefix("task-")) if option_id.startswith("task-") else None
+
+    def current(self) -> TaskRow | None:
+        task_id = self.highlighted_id()
+        if task_id is None:
+            self.notify("No task here", severity="warning")
+            return None
+        return self.rows.get(task_id)
+
+    def next_task_id(self) -> int | None:
+        """The task below the highlighted one (where the cursor goes when this one leaves the list)."""
+        ids = [row.id for group in self.groups for row in group.rows]
+        current = self.highlighted_id()
+        if current not in ids:
+            return None
+        position = ids.index(current)
+        return ids[position + 1] if position + 1 < len(ids) else None
+
+    async def _write(
+        self, fn: Any, *args: Any, done: str = "", keep: int | None = None, **kwargs: Any
+    ) -> Any:
+        """Run a rule with this user and clock; show its refusal; reload the queue."""
+        try:
+            result = await self.crm.run_db(fn, *args, by=self.crm.user_id, now=self.crm.now(), **kwargs)
+        except WorkerFailed as failed:
+            error = failed.error
+            if not isinstance(error, CrmError):
+                raise
+            self.notify(error.message, title=error.title, severity="error")
+            return None
+        if done:
+            self.notify(done)
+        await self.reload(keep)
+        return result
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    async def action_done(self) -> None:
+        row = self.current()
+        if row is not None:
+            await self._write(tasks.complete, row.id, done=f"Done: {row.title}", keep=self.next_task_id())
+
+    async def action_snooze(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+
+        async def snoozed(due: object) -> None:
+            if isinstance(due, datetime):
+                when = clock.to_local(due).strftime("%a %d %b %H:%M")
+                await self._write(tasks.reschedule, row.id, due, done=f"Snoozed to {when}: {row.title}")
+
+        await self.app.push_screen(SnoozeDialog(row.title, self.crm.now), snoozed)
+
+    async def action_reassign(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        people = await self.crm.run_db(users.list_all)
+
+        async def reassigned(user_id: object) -> None:
+            if isinstance(user_id, int) and user_id:
+                name = next((u.login for u in people if u.id == user_id), "?")
+                await self._write(tasks.reassign, row.id, user_id, done=f"Reassigned to @{name}: {row.title}")
+
+        await self.app.push_screen(ReassignDialog(row.title, people, row.assignee_login), reassigned)
+
+    async def action_new(self) -> None:
+        async def created(new: object) -> None:
+            if isinstance(new, NewTask):
+                await self._write(tasks.create, new.title, new.due_at, done=f"New task: {new.title}")
+
+        await self.app.push_screen(NewTaskDialog(self.crm.now), created)
+
+    async def action_toggle_scope(self) -> None:
+        self.everyone = not self.everyone
+
+    @on(OptionList.OptionSelected, "#queue")
+    async def selected(self) -> None:
+        await self.action_open()
+
+    async def action_open(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        if row.contact_id is None and row.lead_id is None and row.deal_id is None:
+            self.notify("This task is not linked to a lead or a contact", severity="warning")
+            return
+        opener = getattr(self.app, "open_record", None)
+        if callable(opener):
+            kind, record_id = (
+                ("contact", row.contact_id) if row.contact_id is not None
+                else ("lead", row.lead_id) if row.lead_id is not None
+                else ("deal", row.deal_id)
+            )
+            await _maybe_await(opener(kind, record_id))
+            return
+        if row.contact_id is not None:
+            try:
+                from crm_tui.screens.contact_card import ContactCardScreen  # type: ignore[import-not-found]
+            except ImportError:
+                self.notify("The contact card is not available", severity="warning")
+                return
+            await self.app.push_screen(ContactCardScreen(row.contact_id))
+            return
+        self.notify(f"Opening {row.linked_label} is not available here yet", severity="warning")
+
+    async def action_call(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        if row.contact_id is None and row.lead_id is None and row.deal_id is None:
+            self.notify("This task is not linked to a lead or a contact", severity="warning")
+            return
+        from crm_tui.widgets.call_script import CallScriptPane
+
+        await CallScriptPane.start(
+            self, lead_id=row.lead_id, contact_id=row.contact_id, deal_id=row.deal_id, task_id=row.id
+        )
+
+
+async def _maybe_await(value: Any) -> None:
+    import inspect
+
+    if inspect.isawaitable(value):
+        await value
