@@ -69,7 +69,7 @@ class Desk:
     - ``new_lead_id``: "Иван Смирнов", ``8 (916) 123-45-67``, ivan@example.ru, "ООО Ромашка", from
       yandex / cpc / keyword "crm для отдела продаж", owned by anna, with its first-call task;
     - ``qualified_lead_id``: "Maria Ivanova", ``+7 903 555-12-34``, from google, qualified;
-    - ``converted_lead_id``: "Пётр Сидоров", ``+7 495 123-45-67``, petr@vector.ru, "АО Вектор",
+    - ``converted_lead_id``: "Пётр Сидоров", ``+7 495 200-30-40``, petr@vector.ru, "АО Вектор",
       converted into ``contact_id`` (+ ``company_id``) and ``deal_id`` (first stage, 150 000 ₽).
     """
 
@@ -110,7 +110,7 @@ def desk(db: Database, db_path: Path, db_url: str) -> Desk:
     )
     leads.qualify(maria.id, by=anna.id, now=NOW)
     petr = leads.register(
-        leads.NewLead("Пётр Сидоров", "+7 495 123-45-67", email="petr@vector.ru", company_name="АО Вектор"),
+        leads.NewLead("Пётр Сидоров", "+7 495 200-30-40", email="petr@vector.ru", company_name="АО Вектор"),
         by=anna.id,
         now=NOW,
     )

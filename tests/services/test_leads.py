@@ -219,7 +219,7 @@ def test_convert_with_a_company_name_creates_the_company_once(desk: Desk) -> Non
 
 
 @pytest.mark.parametrize(
-    ("phone", "email"), [("8 495 123 45 67", None), ("+7 903 000-11-22", "PETR@vector.ru")]
+    ("phone", "email"), [("8 495 200 30 40", None), ("+7 903 000-11-22", "PETR@vector.ru")]
 )
 def test_convert_links_an_existing_contact_with_the_same_phone_or_email(
     desk: Desk, phone: str, email: str | None
