@@ -63,6 +63,7 @@ class TaskQueueScreen(Screen[None]):
         super().__init__()
         self.groups: list[QueueGroup] = []
         self.rows: dict[int, TaskRow] = {}
+        self.resumed_once = False
 
     @property
     def crm(self) -> CrmApp:
@@ -80,8 +81,9 @@ class TaskQueueScreen(Screen[None]):
         await self.reload()
 
     async def on_screen_resume(self) -> None:
-        if self.groups:
+        if self.resumed_once:  # coming back to the queue: it may have changed meanwhile
             await self.reload()
+        self.resumed_once = True
 
     async def watch_everyone(self) -> None:
         await self.reload()

@@ -12,7 +12,7 @@ from crm_tui.data.models import Task
 from crm_tui.services import clock, tasks
 from crm_tui.services.views import TaskRow
 
-GROUP_LIMIT = 100
+GROUP_LIMIT = 50
 GROUPS = (
     ("overdue", "Overdue"),
     ("today", "Today"),
