@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-import click
 import typer
 
 from crm_tui.services.errors import CrmError
@@ -35,7 +34,8 @@ class Session:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line on stderr; the caller raises the returned Exit."""
-    typer.echo(f"error: {message}", err=True)
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.echo(f"error: {one_line}", err=True)
     return typer.Exit(code)
 
 
@@ -66,11 +66,21 @@ def session(db: str | None, user: str | None = None) -> Iterator[Session]:
 
 def _root_option(name: str) -> str | None:
     """``crm --db X lead list`` works like ``crm lead list --db X``: fall back to the root's option."""
-    ctx = click.get_current_context(silent=True)
+    ctx = _current_context()
     if ctx is None:
         return None
     value = ctx.find_root().params.get(name)
     return str(value) if value else None
+
+
+def _current_context() -> Any:
+    """The running command's context. Typer 0.2x ships its own copy of click, whose context stack is
+    not ``click``'s: asking the ``click`` package would always answer None (and ignore ``crm --db X``)."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # an older typer over the click package
+        from click import get_current_context
+    return get_current_context(silent=True)
 
 
 def emit(data: Any, as_json: bool, render: Any = None) -> None:
