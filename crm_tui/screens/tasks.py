@@ -241,8 +241,17 @@ class TaskQueueScreen(Screen[None]):
         from crm_tui.widgets.call_script import CallScriptPane
 
         await CallScriptPane.start(
-            self, lead_id=row.lead_id, contact_id=row.contact_id, deal_id=row.deal_id, task_id=row.id
+            self,
+            lead_id=row.lead_id,
+            contact_id=row.contact_id,
+            deal_id=row.deal_id,
+            task_id=row.id,
+            into=self.query_one("#queue-body", Horizontal),
         )
+
+    async def on_call_script_pane_ended(self) -> None:
+        self.query_one("#queue", OptionList).focus()
+        await self.reload()
 
 
 async def _maybe_await(value: Any) -> None:

@@ -625,8 +625,12 @@ def save_call(
     contact_id: int | None = None,
     deal_id: int | None = None,
     kind: str = "call_out",
+    task_id: int | None = None,
 ) -> CallSaved:
-    """Log the call (duration, path, outcome, notes) and its follow-up task / stage move, all or nothing."""
+    """Log the call (duration, path, outcome, notes) and its follow-up task / stage move, all or nothing.
+
+    ``task_id``: the task the call was made for (e.g. "Call <lead>"); it is marked done with the call.
+    """
     if kind not in interactions.CALL_KINDS:
         raise InvalidInput(f"A scripted call is call_in or call_out, not {kind!r}", {"kind": "unknown"})
     outcome = run.outcome_view()
@@ -692,6 +696,8 @@ def save_call(
             )
         if outcome and outcome.stage and deal_id is not None:
             stage_name = _follow_stage(deal_id, outcome.stage, by=by, now=now)
+        if task_id is not None and tasks.row(task_id).done_at is None:
+            tasks.complete(task_id, by=by, now=now)
     return CallSaved(
         logged,
         outcome.id if outcome else "",

@@ -1,0 +1,346 @@
+"""The call-script pane: docks beside a card and walks the operator through a call.
+
+Start it from any screen with ``await CallScriptPane.start(screen, lead_id=..., contact_id=...,
+deal_id=..., task_id=...)``; it picks the script for where the record stands, fills in the client's name
+and company, and when the call ends posts :class:`CallScriptPane.Ended` (the host screen may reload).
+
+Keys while the pane has focus: ``1``-``9`` the client's answer, ``0`` "no suitable answer" (type what
+was said), ``backspace`` one step back, ``ctrl+e`` end the call at any point. At the end the operator
+types notes and presses Enter: the call is saved with its duration, path, outcome and follow-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Input, Label, Static
+from textual.worker import WorkerFailed
+
+from crm_tui.services import scripts, users
+from crm_tui.services.errors import CrmError
+from crm_tui.services.scripts import CallRun, CallSaved
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+
+def _ensure_and_offer(
+    *, lead_id: int | None, contact_id: int | None, deal_id: int | None, lang: str, now: Any
+) -> list[scripts.ScriptInfo]:
+    scripts.ensure_defaults(now=now)
+    return scripts.offer_for(lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, lang=lang)
+
+
+def _start(
+    name: str, *, lead_id: int | None, contact_id: int | None, deal_id: int | None, user_id: int, now: Any
+) -> CallRun:
+    operator = users.get(user_id).name
+    return scripts.start_call(
+        name, lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, operator=operator, now=now
+    )
+
+
+class CallScriptPane(Vertical, can_focus=True):
+    """One call in progress: the operator line, numbered answers, a timer; saves the call at the end."""
+
+    DEFAULT_CSS = """
+    CallScriptPane {
+        dock: right;
+        width: 58;
+        height: 1fr;
+        border-left: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    CallScriptPane:focus-within {
+        border-left: thick $primary;
+    }
+    CallScriptPane #call-head {
+        text-style: bold;
+        height: auto;
+    }
+    CallScriptPane #call-timer {
+        color: $text-muted;
+        height: 1;
+    }
+    CallScriptPane #call-line {
+        margin: 1 0;
+        padding: 0 1;
+        background: $boost;
+        height: auto;
+    }
+    CallScriptPane #call-choices {
+        height: auto;
+    }
+    CallScriptPane #call-ending {
+        height: auto;
+        margin-top: 1;
+        color: $success;
+    }
+    CallScriptPane #call-said, CallScriptPane #call-notes {
+        display: none;
+    }
+    CallScriptPane.-no-answer #call-said {
+        display: block;
+    }
+    CallScriptPane.-ending #call-notes {
+        display: block;
+    }
+    CallScriptPane #call-help {
+        color: $text-muted;
+        height: auto;
+        margin-top: 1;
+    }
+    """
+
+    BINDINGS = [
+        *[
+            Binding(str(n), f"choose({n})", f"Answer {n}", show=False, id=f"call.answer-{n}")
+            for n in range(1, 10)
+        ],
+        Binding(
+            "0", "no_answer", "No suitable answer", id="call.no-answer", tooltip="Type what the client said"
+        ),
+        Binding("backspace", "back", "Step back", id="call.back", tooltip="Back to the previous line"),
+        Binding("ctrl+e", "end", "End call", id="call.end", tooltip="End the call now and save it"),
+    ]
+
+    mode: reactive[str] = reactive("script", init=False)
+    """``script`` (answers by number), ``no-answer`` (typing what was said) or ``ending`` (notes)."""
+
+    @dataclass
+    class Ended(Message):
+        """The call was saved (``saved``) or dropped (``None``)."""
+
+        pane: CallScriptPane
+        saved: CallSaved | None
+
+    def __init__(
+        self,
+        run: CallRun,
+        *,
+        lead_id: int | None = None,
+        contact_id: int | None = None,
+        deal_id: int | None = None,
+        task_id: int | None = None,
+    ) -> None:
+        super().__init__(id="call-script")
+        self.run = run
+        self.lead_id = lead_id
+        self.contact_id = contact_id
+        self.deal_id = deal_id
+        self.task_id = task_id
+        self.saving = False
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    @classmethod
+    async def start(
+        cls,
+        screen: Screen[Any],
+        *,
+        lead_id: int | None = None,
+        contact_id: int | None = None,
+        deal_id: int | None = None,
+        task_id: int | None = None,
+        script: str | None = None,
+        into: Container | None = None,
+    ) -> CallScriptPane | None:
+        """Open the pane on ``screen`` (or inside ``into``) with the script offered for the record."""
+        app = cast("CrmApp", screen.app)
+        running = screen.query(CallScriptPane)
+        if running:
+            app.notify("A call is already in progress: end it with ctrl+e", severity="warning")
+            running.first().focus()
+            return None
+        try:
+            if script is None:
+                offered = await app.run_db(
+                    _ensure_and_offer,
+                    lead_id=lead_id,
+                    contact_id=contact_id,
+                    deal_id=deal_id,
+                    lang=app.lang,
+                    now=app.now(),
+                )
+                if not offered:
+                    app.notify(
+                        "No call script on this desk: import one with crm script import", severity="warning"
+                    )
+                    return None
+                script = offered[0].name
+            run = await app.run_db(
+                _start,
+                script,
+                lead_id=lead_id,
+                contact_id=contact_id,
+                deal_id=deal_id,
+                user_id=app.user_id,
+                now=app.now(),
+            )
+        except WorkerFailed as failed:
+            if isinstance(failed.error, CrmError):
+                app.notify(failed.error.message, title=failed.error.title, severity="error")
+                return None
+            raise
+        pane = cls(run, lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, task_id=task_id)
+        await (into or screen).mount(pane)
+        pane.focus()
+        return pane
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.run.script.title, id="call-head")
+        yield Label("", id="call-timer")
+        yield Static("", id="call-line")
+        yield Static("", id="call-choices")
+        yield Static("", id="call-ending")
+        yield Input(placeholder="What did the client say? (Enter keeps it)", id="call-said")
+        yield Input(placeholder="Notes on the call (Enter saves the call)", id="call-notes")
+        yield Static(
+            "1-9 answer · 0 no suitable answer · backspace back · ctrl+e end", id="call-help"
+        )
+
+    def on_mount(self) -> None:
+        self.refresh_call()
+        self.set_interval(1.0, self.tick)
+
+    # --- what the pane shows ---------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        seconds = self.run.duration(self.crm.now())
+        minutes, secs = divmod(seconds, 60)
+        values = self.run.values
+        who = " · ".join(v for v in (values.get("name"), values.get("company")) if v)
+        self.query_one("#call-timer", Label).update(f"⏱ {minutes:02d}:{secs:02d}  {who}")
+
+    def refresh_call(self) -> None:
+        self.tick()
+        self.query_one("#call-line", Static).update(Content(self.run.line))
+        choices = [f"{n}. {text}" for n, text in enumerate(self.run.choices(), 1)]
+        choices.append("0. No suitable answer")
+        notes = len(self.run.no_answer_notes)
+        if notes:
+            choices.append(f"   ({notes} noted without an answer)")
+        self.query_one("#call-choices", Static).update(Content("\n".join(choices)))
+        outcome = self.run.outcome_view()
+        ending = self.query_one("#call-ending", Static)
+        if self.mode == "ending":
+            lines = [f"Outcome: {outcome.label}" if outcome else "Outcome: ended early"]
+            if outcome and outcome.task_title:
+                lines.append(f"Follow-up task: {scripts.fill(outcome.task_title, self.run.values)}")
+            if outcome and outcome.stage and self.deal_id is not None:
+                lines.append(f"Deal moves to: {outcome.stage}")
+            lines.append("Type notes, Enter saves · Escape returns to the script")
+            ending.update(Content("\n".join(lines)))
+        else:
+            ending.update("")
+
+    def watch_mode(self, mode: str) -> None:
+        self.set_class(mode == "no-answer", "-no-answer")
+        self.set_class(mode == "ending", "-ending")
+        self.refresh_call()
+        if mode == "no-answer":
+            self.query_one("#call-said", Input).focus()
+        elif mode == "ending":
+            self.query_one("#call-notes", Input).focus()
+        else:
+            self.focus()
+
+    # --- keys ------------------------------------------------------------------------------------------
+
+    def action_choose(self, number: int) -> None:
+        if self.mode != "script":
+            return
+        if not self.run.choose(number):
+            self.app.bell()
+            return
+        if self.run.finished:
+            self.mode = "ending"
+        else:
+            self.refresh_call()
+
+    def action_back(self) -> None:
+        if self.mode == "script" and not self.run.back():
+            self.app.bell()
+        self.refresh_call()
+
+    def action_no_answer(self) -> None:
+        if self.mode == "script":
+            self.mode = "no-answer"
+
+    async def action_end(self) -> None:
+        if self.mode == "ending":
+            await self.save()
+        else:
+            self.mode = "ending"
+
+    def leave_input(self) -> None:
+        if self.mode == "script":
+            return
+        if self.mode == "ending" and self.run.finished:
+            self.run.back()  # the last answer led to the outcome: step back from it
+        said = self.query_one("#call-said", Input)
+        said.value = ""
+        self.mode = "script"
+
+    @on(Input.Submitted, "#call-said")
+    def said(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.run.no_answer(event.value)
+        event.input.value = ""
+        self.mode = "script"
+
+    @on(Input.Submitted, "#call-notes")
+    async def notes_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        await self.save()
+
+    def on_key(self, event: Any) -> None:
+        # Escape inside the inputs leaves them (back to the script) instead of doing nothing.
+        if event.key == "escape" and self.mode != "script":
+            event.stop()
+            self.leave_input()
+
+    # --- saving ----------------------------------------------------------------------------------------
+
+    async def save(self) -> None:
+        if self.saving:
+            return
+        self.saving = True
+        notes = self.query_one("#call-notes", Input).value
+        try:
+            saved = await self.crm.run_db(
+                scripts.save_call,
+                self.run,
+                by=self.crm.user_id,
+                now=self.crm.now(),
+                notes=notes,
+                lead_id=self.lead_id,
+                contact_id=self.contact_id,
+                deal_id=self.deal_id,
+                task_id=self.task_id,
+            )
+        except WorkerFailed as failed:
+            self.saving = False
+            if isinstance(failed.error, CrmError):
+                self.notify(failed.error.message, title=failed.error.title, severity="error")
+                return
+            raise
+        minutes, seconds = divmod(saved.interaction.duration or 0, 60)
+        extra = f"; task: {saved.task.title}" if saved.task else ""
+        extra += f"; deal -> {saved.stage}" if saved.stage else ""
+        self.notify(f"{saved.outcome_label}, {minutes}:{seconds:02d}{extra}", title="Call saved")
+        host = self.screen
+        await self.remove()
+        host.post_message(self.Ended(self, saved))
