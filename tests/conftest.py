@@ -8,7 +8,7 @@
 - ``counts``: a function returning the row count of every table, to prove a refusal wrote nothing.
 
 The CRM's environment variables are cleared for every test, so a developer's ``CRM_DB`` or ``CRM_USER``
-never leaks into one.
+never leaks into one, and ``XDG_DATA_HOME`` points into ``tmp_path``: the default desk is never touched.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ CRM_ENV = ("CRM_DB", "CRM_USER", "CRM_LANG", "CRM_PHONE_REGION", "CRM_REMIND_EVE
 
 
 @pytest.fixture(autouse=True)
-def clean_crm_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_crm_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer's ``CRM_*`` settings; a command that forgets ``--db`` lands in ``tmp_path``."""
     for name in CRM_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 @pytest.fixture

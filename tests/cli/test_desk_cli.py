@@ -1,0 +1,184 @@
+"""``crm init``, ``crm user``, ``crm stage`` and ``crm search``."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crm_tui.cli import app
+from crm_tui.data import migrations
+from crm_tui.data.db import connect_url, database
+from crm_tui.data.models import Stage, User
+from tests.cli.conftest import Crm
+from tests.conftest import Counts, Desk
+
+
+def test_init_creates_then_reports_up_to_date(crm: Crm, db_path: Path) -> None:
+    latest = migrations.latest_version()
+    run = crm("init")
+    assert run.code == 0, run.err
+    assert run.out.splitlines() == [f"database: sqlite:///{db_path}", f"schema version: {latest} (created)"]
+    assert db_path.exists()
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("SELECT max(version) FROM schema_version").fetchone() == (latest,)
+    assert raw.execute("SELECT login, role FROM user").fetchall() == [("admin", "admin")]
+    assert raw.execute("SELECT count(*) FROM stage").fetchone() == (8,)
+    raw.close()
+    data = crm("init", "--json").json()
+    assert data == {
+        "url": f"sqlite:///{db_path}",
+        "schema_version": latest,
+        "previous_version": latest,
+        "applied": [],
+    }
+    assert crm("init").out.splitlines()[1] == f"schema version: {latest} (up to date)"
+
+
+def test_init_upgrades_an_old_file(crm: Crm, db_path: Path) -> None:
+    old = connect_url(f"sqlite:///{db_path}")
+    database.initialize(old)
+    with old.connection_context():
+        migrations.upgrade(old, target=1)
+    old.close()
+    run = crm("init", "--json")
+    data = run.json()
+    assert data["previous_version"] == 1
+    assert data["applied"] == [m.version for m in migrations.all_migrations()][1:]
+    assert crm("init").code == 0
+
+
+def test_init_cannot_open_a_server_that_is_not_there(crm: Crm, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["init", "--db", "postgresql://crm:secret@127.0.0.1:9/crm"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: cannot open the database")
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_the_database_can_be_given_before_the_command(desk: Desk) -> None:
+    result = CliRunner().invoke(app, ["--db", str(desk.db_path), "lead", "list", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout) > 2 and '"Иван Смирнов"' in result.stdout
+
+
+def test_the_database_from_the_environment(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_DB", str(desk.db_path))
+    result = CliRunner().invoke(app, ["deal", "list", "--json"])
+    assert result.exit_code == 0 and f'"id": {desk.deal_id}' in result.stdout
+
+
+def test_user_add_and_list(crm: Crm) -> None:
+    run = crm("user", "add", "Anna", "--name", "Анна Петрова", "--role", "head")
+    assert run.out.strip().endswith("anna (Анна Петрова, head) added")
+    assert (
+        crm("user", "add", "oleg", "--name", "Олег", "--role", "operator", "--json").json()["login"] == "oleg"
+    )
+    listed = crm("user", "list", "--json").json()
+    assert [(u["login"], u["role"]) for u in listed] == [
+        ("admin", "admin"),
+        ("anna", "head"),
+        ("oleg", "operator"),
+    ]
+    assert all(isinstance(u["id"], int) for u in listed)
+    assert "Анна Петрова" in crm("user", "list").out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["admin", "--name", "X"], "User 'admin' already exists"),
+        (
+            ["vasya", "--role", "boss"],
+            "Unknown role 'boss'; one of: admin, head, manager, operator, freelancer",
+        ),
+        (["  "], "Login is required"),
+    ],
+)
+def test_user_add_refusals(crm: Crm, counts: Counts, args: list[str], message: str) -> None:
+    before = counts()
+    assert crm("user", "add", *args).error == message
+    assert counts() == before and User.select().count() == 1
+
+
+def test_acting_as_an_unknown_user_is_refused(crm: Crm, counts: Counts) -> None:
+    before = counts()
+    assert crm("lead", "add", "--name", "X", "--phone", "+79161234567", "--user", "ghost").error == (
+        "No user with login 'ghost'"
+    )
+    assert counts() == before
+
+
+def test_stage_list_shows_numbers_names_and_deal_counts(desk: Desk, crm: Crm) -> None:
+    lines = crm("stage", "list").out.splitlines()
+    assert lines[0].split() == ["#", "STAGE", "ЭТАП", "KIND", "PROB", "DEALS", "ID"]
+    assert lines[1].startswith("1  Lead registered         Первичное обращение")
+    assert lines[1].split()[-2] == "1"  # the seeded deal
+    assert lines[7].startswith("7  Won") and lines[8].startswith("8  Lost")
+    data = crm("stage", "list", "--json").json()
+    assert [(s["number"], s["name"], s["kind"]) for s in data][-2:] == [
+        (7, "Won", "won"),
+        (8, "Lost", "lost"),
+    ]
+    assert data[0]["deals"] == 1 and data[0]["totals"] == {"RUB": 15_000_000}
+
+
+def test_stage_add_rename_and_move(desk: Desk, crm: Crm) -> None:
+    assert crm("stage", "add", "Installation", "--after", "5", "--ru", "Монтаж").out.strip() == (
+        "stage 6 Installation added"
+    )
+    assert crm("stage", "rename", "монтаж", "Setup", "--ru", "Настройка").code == 0
+    assert crm("stage", "move", "Setup", "2").code == 0
+    names = [s["name"] for s in crm("stage", "list", "--json").json()]
+    assert names[:3] == ["Lead registered", "Setup", "Need discovery"]
+    assert len(names) == 9
+    assert crm("deal", "move", str(desk.deal_id), "Настройка").code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "X", "--after", "9"], "--after must be an open stage's number, 1 to 6"),
+        (["move", "Won", "2"], "Won is a closing stage; it stays at the end"),
+        (["move", "2", "7"], "The new number must be between 1 and 6"),
+        (["rename", "42", "X"], "No stage number 42; the pipeline has 8 stages"),
+    ],
+)
+def test_stage_refusals(crm: Crm, counts: Counts, args: list[str], message: str) -> None:
+    before = counts()
+    assert crm("stage", *args).error == message
+    assert counts() == before
+    assert [s.name for s in Stage.select().order_by(Stage.position)][:2] == [
+        "Lead registered",
+        "Need discovery",
+    ]
+
+
+def test_search_cyrillic_and_phone_fragments(desk: Desk, crm: Crm) -> None:
+    run = crm("search", "ИВАН")
+    assert run.code == 0
+    lines = run.out.splitlines()
+    assert lines[0].split() == ["KIND", "ID", "NAME", "DETAIL"]
+    assert lines[1].split()[:4] == ["lead", str(desk.new_lead_id), "Иван", "Смирнов"]
+    assert "+7 916 123-45-67" in lines[1]
+    hits = crm("search", "8 916 123", "--json").json()
+    assert [(h["kind"], h["id"]) for h in hits] == [("lead", desk.new_lead_id)]
+    hits = crm("search", "вектор", "--kind", "deal", "--kind", "company", "--json").json()
+    assert {(h["kind"], h["id"]) for h in hits} == {("deal", desk.deal_id), ("company", desk.company_id)}
+    assert len(crm("search", "вектор", "--limit", "1", "--json").json()) == 1
+    assert crm("search", "несуществующий").out.strip() == "nothing found"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["и"], "type at least two characters to search"),
+        (["иван", "--kind", "task"], "unknown kind 'task'; one of: lead, contact, company, deal"),
+        (["иван", "--limit", "0"], "--limit must be between 1 and 1000"),
+    ],
+)
+def test_search_refusals(crm: Crm, args: list[str], message: str) -> None:
+    assert crm("search", *args).error == message
