@@ -129,6 +129,9 @@ def add_stage(
     if not name:
         raise InvalidInput("Stage name is required", {"name": "required"})
     with database.atomic():
+        open_positions = [s.position for s in stages(pipeline_id) if s.kind == "open"]
+        if open_positions and not -1 <= after_position <= open_positions[-1]:
+            raise RuleViolation("A new stage goes among the open stages: Won and Lost stay at the end")
         Stage.update(position=Stage.position + 1000).where(
             (Stage.pipeline == pipeline_id) & (Stage.position > after_position)
         ).execute()
@@ -167,9 +170,12 @@ def move_stage(stage_id: int, new_position: int) -> list[StageView]:
         stage = Stage.get_or_none(Stage.id == stage_id)
         if stage is None:
             raise NotFound(f"No stage #{stage_id}")
+        if stage.kind != "open":
+            raise RuleViolation(f"{stage.name} is a closing stage: Won and Lost stay at the end")
         ordered = list(Stage.select().where(Stage.pipeline == stage.pipeline_id).order_by(Stage.position))
         ordered = [s for s in ordered if s.id != stage.id]
-        ordered.insert(max(0, min(new_position, len(ordered))), stage)
+        open_count = len([s for s in ordered if s.kind == "open"])
+        ordered.insert(max(0, min(new_position, open_count)), stage)
         for i, s in enumerate(ordered):
             Stage.update(position=i).where(Stage.id == s.id).execute()
     return stages(stage.pipeline_id)

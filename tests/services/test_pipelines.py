@@ -98,3 +98,18 @@ def test_moves_follow_an_edited_pipeline(desk: Desk) -> None:
 def test_ambiguous_prefix_is_refused(db: Database) -> None:
     with pytest.raises(NotFound, match="stages: 1 Lead registered"):
         pipelines.resolve_stage(pipelines.default_pipeline_id(), "Proposal")
+
+
+def test_won_and_lost_stay_at_the_end(db: Database) -> None:
+    pid = pipelines.default_pipeline_id()
+    won = pipelines.resolve_stage(pid, "Won")
+    with pytest.raises(RuleViolation, match="Won and Lost stay at the end"):
+        pipelines.add_stage(pid, "After won", after_position=won.position)
+    with pytest.raises(RuleViolation, match="Won is a closing stage"):
+        pipelines.move_stage(won.id, 0)
+    first = pipelines.resolve_stage(pid, "1")
+    reordered = pipelines.move_stage(first.id, 99)  # as far as it can go: the last open stage
+    assert [s.name for s in reordered][5:] == ["Lead registered", "Won", "Lost"]
+    assert len(names()) == 8
+    added = pipelines.add_stage(pid, "Intake", after_position=-1)
+    assert names()[0] == "Intake" and added.position == 0
