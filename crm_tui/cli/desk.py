@@ -234,15 +234,13 @@ def stage_move(
 ) -> None:
     """Reorder the open stages (Won and Lost stay last)."""
     from crm_tui.services import deals, pipelines
-    from crm_tui.services.errors import InvalidInput, RuleViolation
+    from crm_tui.services.errors import InvalidInput
 
     with session(db, user):
         pid = pipelines.default_pipeline_id()
         stage = pipelines.resolve_stage(pid, stage_ref)
         open_count = len([s for s in pipelines.stages(pid) if s.kind == "open"])
-        if stage.kind != "open":
-            raise RuleViolation(f"{stage.name} is a closing stage; it stays at the end")
-        if not 1 <= to <= open_count:
+        if stage.kind == "open" and not 1 <= to <= open_count:
             raise InvalidInput(f"The new number must be between 1 and {open_count}")
         stages = pipelines.move_stage(stage.id, to - 1)
         counts = {c.stage.id: c.count for c in deals.stage_columns(pid)}

@@ -142,7 +142,7 @@ def test_stage_add_rename_and_move(desk: Desk, crm: Crm) -> None:
     ("args", "message"),
     [
         (["add", "X", "--after", "9"], "--after must be an open stage's number, 1 to 6"),
-        (["move", "Won", "2"], "Won is a closing stage; it stays at the end"),
+        (["move", "Won", "2"], "Won is a closing stage: Won and Lost stay at the end"),
         (["move", "2", "7"], "The new number must be between 1 and 6"),
         (["rename", "42", "X"], "No stage number 42; the pipeline has 8 stages"),
     ],
