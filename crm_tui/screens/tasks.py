@@ -54,6 +54,9 @@ class TaskQueueScreen(Screen[None]):
         Binding("n", "new", "New task", id="tasks.new", tooltip="Plan a new task for yourself"),
         Binding("m", "toggle_scope", "Mine/all", id="tasks.scope", tooltip="My tasks or everyone's"),
         Binding("k", "call", "Call", id="tasks.call", tooltip="Call with a script (linked lead/contact)"),
+        Binding(
+            "a", "script_stats", "Script stats", id="tasks.script-stats", tooltip="How calls went, by script"
+        ),
     ]
 
     everyone: reactive[bool] = reactive(False, init=False)
@@ -248,6 +251,11 @@ class TaskQueueScreen(Screen[None]):
             task_id=row.id,
             into=self.query_one("#queue-body", Horizontal),
         )
+
+    async def action_script_stats(self) -> None:
+        from crm_tui.screens.script_stats import ScriptStatsScreen
+
+        await self.app.push_screen(ScriptStatsScreen())
 
     async def on_call_script_pane_ended(self) -> None:
         self.query_one("#queue", OptionList).focus()

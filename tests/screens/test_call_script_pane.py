@@ -147,3 +147,23 @@ async def test_ctrl_e_ends_the_call_early_and_saves_it(desk: Desk) -> None:
         call = Interaction.get(Interaction.kind == "call_out")
     assert (call.outcome, call.summary, call.duration) == ("ended early", "No answer, busy line", 0)
     assert json.loads(call.data)["path"] == [{"node": "hello", "answer": 1}, {"node": "need", "answer": None}]
+
+
+async def test_script_stats_on_screen_after_a_call(desk: Desk) -> None:
+    app = make_app(desk.url, clock=Clock(NOW))
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_call(app, pilot)
+        await pilot.press("2", "1", *"Tomorrow after lunch", "enter")  # busy -> call back later
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        listing = app.screen.query_one("#scripts")
+        listing.highlighted = listing.get_option_index("first-call-en")
+        await settle(app, pilot)
+        await pilot.pause()
+        shown = text(app, "#stats")
+    assert "Calls 1 · successful 0 (0%) · ended early 0" in shown
+    assert "  Call back later                       1" in shown
+    assert "  callback                  1 ·   0% ·    0" in shown
+    assert "  Administrator                     1 ·      0 ·   0%" in shown
