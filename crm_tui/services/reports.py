@@ -1,0 +1,962 @@
+"""The head of sales' reports: funnel, sources, velocity, forecast, managers and Pareto (80/20).
+
+Every figure is one aggregate SQL query over the desk (GROUP BY and window functions in the database,
+never a Python loop over rows), and the same SQL runs on SQLite (>= 3.40) and PostgreSQL (>= 15); the two
+dialect twins are the time difference in seconds and the month of a date (see :func:`_seconds` and
+:func:`_month`).
+
+Shared definitions
+------------------
+- **Period**: ``start``/``end`` are calendar dates in UTC, both inclusive (``end`` runs to 24:00). Each
+  report says which timestamp the period filters; no period means all time.
+- **Owner**: the ``owner`` of the lead or deal (for calls: the user who made the call).
+- **Pipeline**: deals of that pipeline (default: the default pipeline). Leads belong to no pipeline; only
+  their deals are filtered by it.
+- **Amounts** are integer minor units (kopecks) of deals in the report's ``currency`` (default RUB);
+  deals in other currencies are counted but add nothing to the sums.
+- **Percentages** are ``100 * part / whole`` rounded half-up to 1 decimal; ``None`` when the whole is 0.
+- **Durations**: whole seconds in SQL; shown as minutes (first call) or days (stages), rounded half-up to
+  1 decimal. **Median** = the middle value, or the mean of the two middle values for an even count;
+  **p90** = nearest rank: the smallest value with at least 90% of values at or below it (row number
+  ``ceil(0.9 * n)`` in ascending order).
+- **First call** of a lead = the earliest ``call_in``/``call_out`` interaction at or after the lead's
+  creation that is linked to the lead, or to its contact at or after its conversion.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from crm_tui.data.db import database, is_sqlite
+from crm_tui.services import pipelines
+from crm_tui.services.errors import InvalidInput
+
+REPORTS = ("funnel", "sources", "velocity", "forecast", "managers", "pareto")
+FIRST_CALL_RULE = 3600  # seconds: a new lead is called within an hour (DOMAIN.md)
+CALL_KINDS = "('call_in', 'call_out')"
+STUCK_LIMIT = 50
+PARETO_LIMIT = 100
+
+
+# ---------------------------------------------------------------------------------------------- filters
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report covers. ``start``/``end`` are inclusive UTC dates; ``None`` leaves that side open."""
+
+    start: date | None = None
+    end: date | None = None
+    owner_id: int | None = None
+    pipeline_id: int | None = None
+    currency: str = "RUB"
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise InvalidInput(f"The period starts ({self.start}) after it ends ({self.end})")
+
+    @property
+    def period_label(self) -> str:
+        if self.start is None and self.end is None:
+            return "all time"
+        return f"{self.start or '…'} – {self.end or '…'}"
+
+
+def period_bounds(flt: ReportFilter) -> tuple[datetime | None, datetime | None]:
+    """Half-open ``[start 00:00, end + 1 day 00:00)`` in naive UTC."""
+    lo = datetime(flt.start.year, flt.start.month, flt.start.day) if flt.start else None
+    hi = datetime(flt.end.year, flt.end.month, flt.end.day) + timedelta(days=1) if flt.end else None
+    return lo, hi
+
+
+class _Sql:
+    """Named parameters for one statement; ``p(value)`` returns the dialect's placeholder for it.
+
+    Named (``:p0`` / ``%(p0)s``), so a placeholder may appear several times and in any order.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.sqlite = is_sqlite()
+
+    def p(self, value: Any) -> str:
+        if isinstance(value, datetime) and self.sqlite:
+            value = value.strftime("%Y-%m-%d %H:%M:%S")  # the text form Peewee stores on SQLite
+        elif isinstance(value, date) and not isinstance(value, datetime) and self.sqlite:
+            value = value.isoformat()
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}" if self.sqlite else f"%({name})s"
+
+    def period(self, column: str, flt: ReportFilter, *, dates: bool = False) -> str:
+        """``column`` in the period; ``dates=True`` for a DATE column (compared with dates, not times)."""
+        lo: date | None
+        hi: date | None
+        lo, hi = period_bounds(flt)
+        if dates:
+            lo, hi = flt.start, flt.end + timedelta(days=1) if flt.end else None
+        parts = []
+        if lo is not None:
+            parts.append(f"{column} >= {self.p(lo)}")
+        if hi is not None:
+            parts.append(f"{column} < {self.p(hi)}")
+        return " AND ".join(parts) or "1 = 1"
+
+    def owner(self, column: str, flt: ReportFilter) -> str:
+        return f"{column} = {self.p(flt.owner_id)}" if flt.owner_id is not None else "1 = 1"
+
+    def money(self, column: str, currency_column: str, flt: ReportFilter) -> str:
+        return f"CASE WHEN {currency_column} = {self.p(flt.currency)} THEN {column} ELSE 0 END"
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(database.execute_sql(sql, self.params).fetchall())
+
+
+def _seconds(later: str, earlier: str) -> str:
+    """Whole seconds from ``earlier`` to ``later`` (dialect twins)."""
+    if is_sqlite():
+        return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier}))) AS BIGINT)"
+
+
+def _month(column: str) -> str:
+    """``YYYY-MM`` of a date column (dialect twins)."""
+    if is_sqlite():
+        return f"substr({column}, 1, 7)"
+    return f"to_char({column}, 'YYYY-MM')"
+
+
+def _median_p90(value: str, partition: str) -> tuple[str, str, str]:
+    """Window columns and the aggregates that turn them into the median and p90 (one shared SQL)."""
+    over = f"OVER (PARTITION BY {partition} ORDER BY {value})" if partition else f"OVER (ORDER BY {value})"
+    count_over = f"OVER (PARTITION BY {partition})" if partition else "OVER ()"
+    windows = f"ROW_NUMBER() {over} AS rn, COUNT(*) {count_over} AS n"
+    median = f"AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN {value} END)"
+    p90 = f"MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN {value} END)"
+    return windows, median, p90
+
+
+def pct(part: int | float, whole: int | float) -> float | None:
+    """``100 * part / whole`` rounded half-up to 1 decimal; ``None`` for an empty whole."""
+    if not whole:
+        return None
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _round1(value: float | Decimal | None, divisor: int = 1) -> float | None:
+    if value is None:
+        return None
+    exact = Decimal(str(value)) / divisor
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _weighted(amount_times_probability: int) -> int:
+    """``sum(amount * probability %) / 100`` rounded half-up to whole kopecks."""
+    return (int(amount_times_probability) + 50) // 100
+
+
+def _pipeline(flt: ReportFilter) -> int:
+    return flt.pipeline_id or pipelines.default_pipeline_id()
+
+
+# ------------------------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class Table:
+    """One table of a report as plain cells: what the CLI prints, the CSV holds and the screen shows."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def to_csv(tables: Sequence[Table]) -> str:
+    """All tables in one CSV: a ``table`` column first, a header row per table (money in kopecks)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for t in tables:
+        writer.writerow(["table", *t.columns])
+        for row in t.rows:
+            writer.writerow([t.name, *["" if v is None else v for v in row]])
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- funnel
+@dataclass(frozen=True)
+class FunnelStage:
+    stage_id: int
+    position: int
+    name: str
+    kind: str
+    count: int  # deals of the cohort now at this stage
+    amount: int
+    reached: int  # deals of the cohort that got at least this far (open and won stages)
+    conversion_pct: float | None  # reached(next stage) / reached(this stage)
+
+
+@dataclass(frozen=True)
+class LostReason:
+    reason: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    period: str
+    currency: str
+    stages: list[FunnelStage]
+    leads: int
+    converted: int
+    won: int
+    converted_pct: float | None
+    won_of_converted_pct: float | None
+    won_of_leads_pct: float | None
+    lost: list[LostReason] = field(default_factory=list)
+
+    def tables(self) -> list[Table]:
+        stages = tuple(
+            (s.position + 1, s.name, s.kind, s.count, s.amount, s.reached, s.conversion_pct)
+            for s in self.stages
+        )
+        chain = (
+            ("leads", self.leads, 100.0 if self.leads else None),
+            ("contacts (converted)", self.converted, self.converted_pct),
+            ("won deals", self.won, self.won_of_leads_pct),
+        )
+        return [
+            Table(
+                "stages",
+                "Deals by stage",
+                ("#", "stage", "kind", "deals now", "amount", "reached", "to next %"),
+                stages,
+            ),
+            Table("chain", "Lead → contact → won", ("step", "count", "% of leads"), chain),
+            Table(
+                "lost",
+                "Lost deals by reason",
+                ("reason", "deals", "amount"),
+                tuple((r.reason, r.count, r.amount) for r in self.lost),
+            ),
+        ]
+
+
+def funnel(flt: ReportFilter) -> FunnelReport:
+    """The sales funnel of one pipeline.
+
+    - Cohort: deals of the pipeline *created* in the period (and owned by the owner, if given).
+    - ``count``/``amount``: cohort deals now at each stage.
+    - ``reached``: cohort deals whose stage history enters this stage or any later open or won stage
+      (a deal that skipped a stage counts as having passed it); ``conversion_pct`` = reached at the next
+      stage (open or won) / reached here. Lost stages have no conversion.
+    - Chain: leads *created* in the period (owned by the owner); ``converted`` = of them converted into a
+      contact; ``won`` = of them whose deal (in the pipeline) is now won. Percentages of the leads, and
+      won of converted.
+    - Lost: cohort deals now lost, grouped by reason, largest count first.
+    """
+    pid = _pipeline(flt)
+    all_stages = pipelines.stages(pid)
+    q = _Sql()
+    now_rows = q.rows(
+        f"SELECT d.stage_id, COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) FROM deal d "
+        f"WHERE d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
+        f"AND {q.owner('d.owner_id', flt)} GROUP BY d.stage_id"
+    )
+    now_by_stage = {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in now_rows}
+    q = _Sql()
+    reach_rows = q.rows(
+        "SELECT mp, COUNT(*) FROM (SELECT h.deal_id, MAX(s.position) AS mp FROM stage_history h "
+        "JOIN deal d ON d.id = h.deal_id JOIN stage s ON s.id = h.to_stage_id "
+        f"WHERE s.kind <> 'lost' AND d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
+        f"AND {q.owner('d.owner_id', flt)} GROUP BY h.deal_id) AS x GROUP BY mp"
+    )
+    furthest = {int(r[0]): int(r[1]) for r in reach_rows}
+    progress = [s for s in all_stages if s.kind != "lost"]
+    reached = {s.id: sum(c for pos, c in furthest.items() if pos >= s.position) for s in progress}
+    out: list[FunnelStage] = []
+    for s in all_stages:
+        count, amount = now_by_stage.get(s.id, (0, 0))
+        conversion: float | None = None
+        if s.kind == "open":
+            later = [t for t in progress if t.position > s.position]
+            if later:
+                conversion = pct(reached[later[0].id], reached[s.id])
+        out.append(
+            FunnelStage(s.id, s.position, s.name, s.kind, count, amount, reached.get(s.id, 0), conversion)
+        )
+
+    q = _Sql()
+    chain = q.rows(
+        "SELECT COUNT(*), SUM(CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END) FROM lead l "
+        f"LEFT JOIN deal d ON d.id = l.deal_id AND d.pipeline_id = {q.p(pid)} "
+        "LEFT JOIN stage s ON s.id = d.stage_id "
+        f"WHERE {q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}"
+    )[0]
+    leads, converted, won = int(chain[0]), int(chain[1] or 0), int(chain[2] or 0)
+
+    q = _Sql()
+    lost_rows = q.rows(
+        f"SELECT COALESCE(d.lost_reason, ''), COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) "
+        "FROM deal d JOIN stage s ON s.id = d.stage_id "
+        f"WHERE s.kind = 'lost' AND d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
+        f"AND {q.owner('d.owner_id', flt)} GROUP BY COALESCE(d.lost_reason, '') "
+        "ORDER BY COUNT(*) DESC, COALESCE(d.lost_reason, '')"
+    )
+    return FunnelReport(
+        period=flt.period_label,
+        currency=flt.currency,
+        stages=out,
+        leads=leads,
+        converted=converted,
+        won=won,
+        converted_pct=pct(converted, leads),
+        won_of_converted_pct=pct(won, converted),
+        won_of_leads_pct=pct(won, leads),
+        lost=[LostReason(str(r[0]), int(r[1]), int(r[2] or 0)) for r in lost_rows],
+    )
+
+
+# ------------------------------------------------------------------------------------------ sources
+@dataclass(frozen=True)
+class SourceRow:
+    source: str
+    term: str | None  # None: the source's total row
+    leads: int
+    qualified: int
+    converted: int
+    won: int
+    won_amount: int
+    conversion_pct: float | None  # converted / leads
+    median_first_call_min: float | None
+    called: int  # leads with a first call (the median's sample)
+
+
+@dataclass(frozen=True)
+class SourcesReport:
+    period: str
+    currency: str
+    rows: list[SourceRow]
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "sources",
+                "Sources and keywords",
+                (
+                    "source",
+                    "keyword",
+                    "leads",
+                    "qualified",
+                    "converted",
+                    "won",
+                    "won amount",
+                    "conversion %",
+                    "median first call, min",
+                ),
+                tuple(
+                    (
+                        r.source,
+                        "(all)" if r.term is None else r.term,
+                        r.leads,
+                        r.qualified,
+                        r.converted,
+                        r.won,
+                        r.won_amount,
+                        r.conversion_pct,
+                        r.median_first_call_min,
+                    )
+                    for r in self.rows
+                ),
+            )
+        ]
+
+
+def _lead_base(q: _Sql, flt: ReportFilter, pid: int) -> str:
+    """CTEs ``lf`` and ``base``: one row per lead of the period with its source, term, owner, stage flags,
+    won amount and first-call delay in seconds (NULL when never called).
+
+    The two correlated lookups (calls by lead, calls by contact after conversion) each use an index and
+    run once per lead: the CTEs are MATERIALIZED so no engine inlines them into several evaluations.
+    """
+    calls_by_lead = (
+        f"(SELECT MIN(i.at) FROM interaction i WHERE i.lead_id = l.id AND i.kind IN {CALL_KINDS} "
+        "AND i.at >= l.created_at)"
+    )
+    calls_by_contact = (
+        "(CASE WHEN l.contact_id IS NOT NULL AND l.converted_at IS NOT NULL THEN "
+        f"(SELECT MIN(i.at) FROM interaction i WHERE i.contact_id = l.contact_id AND i.kind IN {CALL_KINDS} "
+        "AND i.at >= l.converted_at AND i.at >= l.created_at) END)"
+    )
+    return (
+        "lf AS MATERIALIZED (SELECT l.utm_source AS src, l.utm_term AS term, l.owner_id AS owner_id, "
+        "l.created_at AS created_at, "
+        "CASE WHEN l.qualified_at IS NOT NULL THEN 1 ELSE 0 END AS qualified, "
+        "CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END AS converted, "
+        "CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END AS won, "
+        f"CASE WHEN s.kind = 'won' THEN {q.money('d.amount', 'd.currency', flt)} ELSE 0 END AS won_amount, "
+        f"{calls_by_lead} AS a, {calls_by_contact} AS b "
+        f"FROM lead l LEFT JOIN deal d ON d.id = l.deal_id AND d.pipeline_id = {q.p(pid)} "
+        "LEFT JOIN stage s ON s.id = d.stage_id "
+        f"WHERE {q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}), "
+        "base AS MATERIALIZED (SELECT src, term, owner_id, qualified, converted, won, won_amount, "
+        + _seconds(
+            "(CASE WHEN b IS NULL THEN a WHEN a IS NULL THEN b WHEN a <= b THEN a ELSE b END)", "created_at"
+        )
+        + " AS delay FROM lf)"
+    )
+
+
+def sources(flt: ReportFilter) -> SourcesReport:
+    """Which channels and keywords bring leads that pay.
+
+    Leads *created* in the period (owned by the owner), grouped by ``utm_source`` (a total row per source,
+    ``term`` None) and by ``utm_term`` within it (empty strings are their own group):
+    ``qualified`` = ever qualified (``qualified_at`` set), ``converted`` = converted into a contact,
+    ``won``/``won_amount`` = their deals (in the pipeline) now won, ``conversion_pct`` = converted / leads,
+    ``median_first_call_min`` = median of (first call - lead created) over the leads that were called.
+    Ordered by source, the total row first, then keywords by lead count (descending).
+    """
+    pid = _pipeline(flt)
+    q = _Sql()
+    base = _lead_base(q, flt, pid)
+    windows_t, median_t, _ = _median_p90("delay", "src, term")
+    windows_s, median_s, _ = _median_p90("delay", "src")
+    sql = (
+        f"WITH {base}, "
+        "agg AS (SELECT src, term, COUNT(*) AS leads, SUM(qualified) AS qualified, "
+        "SUM(converted) AS converted, SUM(won) AS won, SUM(won_amount) AS won_amount, "
+        "COUNT(delay) AS called FROM base GROUP BY src, term), "
+        f"mt AS (SELECT src, term, {median_t} AS med FROM (SELECT src, term, delay, {windows_t} "
+        "FROM base WHERE delay IS NOT NULL) AS r GROUP BY src, term), "
+        f"ms AS (SELECT src, {median_s} AS med FROM (SELECT src, delay, {windows_s} "
+        "FROM base WHERE delay IS NOT NULL) AS r GROUP BY src) "
+        "SELECT a.src, a.term, a.leads, a.qualified, a.converted, a.won, a.won_amount, a.called, mt.med, "
+        "ms.med FROM agg a LEFT JOIN mt ON mt.src = a.src AND mt.term = a.term "
+        "LEFT JOIN ms ON ms.src = a.src"
+    )
+    rows = q.rows(sql)
+    totals: dict[str, list[Any]] = {}
+    terms: dict[str, list[SourceRow]] = {}
+    for src, term, n, qual, conv, won, amount, called, med_t, med_s in rows:
+        terms.setdefault(src, []).append(
+            SourceRow(
+                src,
+                term,
+                int(n),
+                int(qual),
+                int(conv),
+                int(won),
+                int(amount),
+                pct(int(conv), int(n)),
+                _round1(med_t, 60),
+                int(called),
+            )
+        )
+        t = totals.setdefault(src, [0, 0, 0, 0, 0, 0, med_s])
+        for i, v in enumerate((n, qual, conv, won, amount, called)):
+            t[i] += int(v)
+    out: list[SourceRow] = []
+    for src in sorted(totals):
+        n, qual, conv, won, amount, called, med_s = totals[src]
+        out.append(SourceRow(src, None, n, qual, conv, won, amount, pct(conv, n), _round1(med_s, 60), called))
+        out.extend(sorted(terms[src], key=lambda r: (-r.leads, r.term or "")))
+    return SourcesReport(flt.period_label, flt.currency, out)
+
+
+# ----------------------------------------------------------------------------------------- velocity
+@dataclass(frozen=True)
+class StageSpeed:
+    stage_id: int
+    position: int
+    name: str
+    stays: int  # completed stays in the sample
+    median_days: float | None
+    p90_days: float | None
+    stale_days: int
+    now_in_stage: int
+    stuck: int  # open deals now in the stage for longer than ``stale_days``
+
+
+@dataclass(frozen=True)
+class StuckDeal:
+    deal_id: int
+    title: str
+    stage: str
+    owner_login: str | None
+    days: float
+    stale_days: int
+
+
+@dataclass(frozen=True)
+class VelocityReport:
+    period: str
+    stages: list[StageSpeed]
+    stuck: list[StuckDeal]
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "stages",
+                "Days in stage",
+                ("#", "stage", "stays", "median days", "p90 days", "threshold", "now", "stuck"),
+                tuple(
+                    (
+                        s.position + 1,
+                        s.name,
+                        s.stays,
+                        s.median_days,
+                        s.p90_days,
+                        s.stale_days,
+                        s.now_in_stage,
+                        s.stuck,
+                    )
+                    for s in self.stages
+                ),
+            ),
+            Table(
+                "stuck",
+                f"Stuck deals (longest {STUCK_LIMIT})",
+                ("deal", "title", "stage", "owner", "days", "threshold"),
+                tuple(
+                    (d.deal_id, d.title, d.stage, d.owner_login or "", d.days, d.stale_days)
+                    for d in self.stuck
+                ),
+            ),
+        ]
+
+
+def velocity(flt: ReportFilter, *, now: datetime) -> VelocityReport:
+    """How long deals stay in each open stage, and which are stuck now.
+
+    A *stay* is a stage-history row of a pipeline deal (owned by the owner) into an open stage, up to the
+    deal's next history row; stays still running are left out. The sample is the completed stays that
+    *began* in the period. ``median_days``/``p90_days`` of the stay lengths (days, 1 decimal).
+    *Stuck* (no period: it is the state at ``now``): open deals whose time in their current stage
+    (``now - stage_entered_at``) exceeds the stage's ``stale_days`` (stages with 0 have no threshold);
+    listed longest first, at most 50.
+    """
+    pid = _pipeline(flt)
+    q = _Sql()
+    windows, median, p90 = _median_p90("secs", "stage_id")
+    sql = (
+        "WITH h AS (SELECT h.to_stage_id AS stage_id, h.at, "
+        "LEAD(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id) AS left_at "
+        "FROM stage_history h JOIN deal d ON d.id = h.deal_id "
+        f"WHERE d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)}), "
+        f"stays AS (SELECT h.stage_id, {_seconds('h.left_at', 'h.at')} AS secs FROM h "
+        "JOIN stage s ON s.id = h.stage_id "
+        f"WHERE s.kind = 'open' AND h.left_at IS NOT NULL AND {q.period('h.at', flt)}) "
+        f"SELECT stage_id, MAX(n), {median}, {p90} FROM (SELECT stage_id, secs, {windows} FROM stays) AS r "
+        "GROUP BY stage_id"
+    )
+    speed = {int(r[0]): (int(r[1]), r[2], r[3]) for r in q.rows(sql)}
+    q = _Sql()
+    age = _seconds(q.p(now), "d.stage_entered_at")  # one named placeholder, used as often as needed
+    now_rows = q.rows(
+        f"SELECT d.stage_id, COUNT(*), SUM(CASE WHEN s.stale_days > 0 AND {age} > s.stale_days * 86400 "
+        "THEN 1 ELSE 0 END) FROM deal d JOIN stage s ON s.id = d.stage_id "
+        f"WHERE s.kind = 'open' AND d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)} "
+        "GROUP BY d.stage_id"
+    )
+    now_by_stage = {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in now_rows}
+    q = _Sql()
+    age = _seconds(q.p(now), "d.stage_entered_at")
+    stuck_rows = q.rows(
+        f"SELECT d.id, d.title, s.name, u.login, {age}, s.stale_days FROM deal d "
+        'JOIN stage s ON s.id = d.stage_id LEFT JOIN "user" u ON u.id = d.owner_id '
+        f"WHERE s.kind = 'open' AND s.stale_days > 0 AND d.pipeline_id = {q.p(pid)} "
+        f"AND {q.owner('d.owner_id', flt)} AND {age} > s.stale_days * 86400 "
+        f"ORDER BY {age} DESC, d.id LIMIT {STUCK_LIMIT}"
+    )
+    stages_out = []
+    for s in pipelines.stages(pid):
+        if s.kind != "open":
+            continue
+        stays, med, p = speed.get(s.id, (0, None, None))
+        here, stuck = now_by_stage.get(s.id, (0, 0))
+        stages_out.append(
+            StageSpeed(
+                s.id,
+                s.position,
+                s.name,
+                stays,
+                _round1(med, 86400),
+                _round1(p, 86400),
+                s.stale_days,
+                here,
+                stuck,
+            )
+        )
+    return VelocityReport(
+        flt.period_label,
+        stages_out,
+        [
+            StuckDeal(int(r[0]), str(r[1]), str(r[2]), r[3], _round1(r[4], 86400) or 0.0, int(r[5]))
+            for r in stuck_rows
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------------------- forecast
+@dataclass(frozen=True)
+class ForecastLine:
+    key: str  # "YYYY-MM" or an owner login ("" = no date / no owner)
+    label: str
+    deals: int
+    amount: int
+    weighted: int
+
+
+@dataclass(frozen=True)
+class ForecastReport:
+    period: str
+    currency: str
+    deals: int
+    amount: int
+    weighted: int
+    by_month: list[ForecastLine]
+    by_owner: list[ForecastLine]
+
+    def tables(self) -> list[Table]:
+        def rows(lines: list[ForecastLine]) -> tuple[tuple[Any, ...], ...]:
+            return tuple((x.label, x.deals, x.amount, x.weighted) for x in lines)
+
+        return [
+            Table(
+                "by_month",
+                "Weighted pipeline by expected close",
+                ("month", "deals", "amount", "weighted"),
+                rows(self.by_month),
+            ),
+            Table(
+                "by_owner",
+                "Weighted pipeline by owner",
+                ("owner", "deals", "amount", "weighted"),
+                rows(self.by_owner),
+            ),
+            Table(
+                "total",
+                "Total",
+                ("", "deals", "amount", "weighted"),
+                (("total", self.deals, self.amount, self.weighted),),
+            ),
+        ]
+
+
+def forecast(flt: ReportFilter) -> ForecastReport:
+    """The open pipeline weighted by stage probability.
+
+    Deals of the pipeline now at an open stage (owned by the owner). With a period, only those whose
+    ``expected_close`` falls in it; without one, all (those with no date under "no date").
+    ``weighted`` = sum(amount × stage probability %) / 100, rounded half-up to whole kopecks, per group.
+    By month of ``expected_close`` (ascending, "no date" last) and by owner (largest weighted first).
+    """
+    pid = _pipeline(flt)
+    lines: dict[str, list[ForecastLine]] = {}
+    for group, key_sql in (("month", _month("d.expected_close")), ("owner", "COALESCE(u.login, '')")):
+        q = _Sql()
+        money = q.money("d.amount", "d.currency", flt)
+        period = q.period("d.expected_close", flt, dates=True)
+        sql = (
+            f"SELECT {key_sql} AS k, MAX(u.name), COUNT(*), SUM({money}), SUM(({money}) * s.probability) "
+            'FROM deal d JOIN stage s ON s.id = d.stage_id LEFT JOIN "user" u ON u.id = d.owner_id '
+            f"WHERE s.kind = 'open' AND d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)} "
+            f"AND {period} GROUP BY {key_sql}"
+        )
+        found = []
+        for key, name, count, amount, weighted in q.rows(sql):
+            key = key or ""
+            if group == "month":
+                label = key or "no date"
+            else:
+                label = f"{key} ({name})" if key and name else (key or "no owner")
+            found.append(ForecastLine(key, label, int(count), int(amount or 0), _weighted(weighted or 0)))
+        if group == "month":
+            found.sort(key=lambda x: (x.key == "", x.key))
+        else:
+            found.sort(key=lambda x: (-x.weighted, x.key))
+        lines[group] = found
+    months = lines["month"]
+    return ForecastReport(
+        flt.period_label,
+        flt.currency,
+        sum(x.deals for x in months),
+        sum(x.amount for x in months),
+        sum(x.weighted for x in months),
+        months,
+        lines["owner"],
+    )
+
+
+# ----------------------------------------------------------------------------------------- managers
+@dataclass(frozen=True)
+class ManagerRow:
+    user_id: int | None
+    login: str
+    name: str
+    leads: int
+    calls: int
+    talk_seconds: int
+    called: int  # of their leads, called at all
+    called_within_hour: int
+    within_hour_pct: float | None  # called within the hour / leads
+    median_first_call_min: float | None
+    won: int
+    won_amount: int
+
+
+@dataclass(frozen=True)
+class ManagersReport:
+    period: str
+    currency: str
+    rows: list[ManagerRow]
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "managers",
+                "Managers",
+                (
+                    "login",
+                    "name",
+                    "leads",
+                    "calls",
+                    "talk min",
+                    "called",
+                    "within 1 h",
+                    "within 1 h %",
+                    "median first call, min",
+                    "won",
+                    "won amount",
+                ),
+                tuple(
+                    (
+                        r.login,
+                        r.name,
+                        r.leads,
+                        r.calls,
+                        _round1(r.talk_seconds, 60),
+                        r.called,
+                        r.called_within_hour,
+                        r.within_hour_pct,
+                        r.median_first_call_min,
+                        r.won,
+                        r.won_amount,
+                    )
+                    for r in self.rows
+                ),
+            )
+        ]
+
+
+def managers(flt: ReportFilter) -> ManagersReport:
+    """Each manager's work in the period.
+
+    - ``leads``: leads *created* in the period that the user owns; ``called``/``called_within_hour``: of
+      them, those with a first call at all / within one hour of creation (the one-hour rule);
+      ``within_hour_pct`` = called within the hour / leads; ``median_first_call_min`` over the called ones.
+    - ``calls``/``talk_seconds``: ``call_in`` + ``call_out`` interactions the user logged (``by``) with
+      ``at`` in the period, and their total duration.
+    - ``won``/``won_amount``: the user's deals (pipeline) with ``won_at`` in the period.
+    Users with nothing in the period are left out; "no owner" collects unowned leads and deals.
+    Ordered by won amount, then leads (descending).
+    """
+    pid = _pipeline(flt)
+    q = _Sql()
+    base = _lead_base(q, flt, pid)
+    windows, median, _ = _median_p90("delay", "owner_id")
+    lead_rows = q.rows(
+        f"WITH {base} SELECT a.owner_id, a.leads, a.called, a.within, m.med FROM "
+        f"(SELECT owner_id, COUNT(*) AS leads, COUNT(delay) AS called, "
+        f"SUM(CASE WHEN delay <= {FIRST_CALL_RULE} THEN 1 ELSE 0 END) AS within "
+        "FROM base GROUP BY owner_id) a "
+        f"LEFT JOIN (SELECT owner_id, {median} AS med FROM (SELECT owner_id, delay, {windows} FROM base "
+        "WHERE delay IS NOT NULL) AS r GROUP BY owner_id) m "
+        "ON m.owner_id = a.owner_id OR (m.owner_id IS NULL AND a.owner_id IS NULL)"
+    )
+    q = _Sql()
+    call_rows = q.rows(
+        "SELECT i.by_id, COUNT(*), SUM(COALESCE(i.duration, 0)) FROM interaction i "
+        f"WHERE i.kind IN {CALL_KINDS} "
+        f"AND {q.period('i.at', flt)} AND {q.owner('i.by_id', flt)} GROUP BY i.by_id"
+    )
+    q = _Sql()
+    won_rows = q.rows(
+        f"SELECT d.owner_id, COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) FROM deal d "
+        f"WHERE d.won_at IS NOT NULL AND {q.period('d.won_at', flt)} AND d.pipeline_id = {q.p(pid)} "
+        f"AND {q.owner('d.owner_id', flt)} GROUP BY d.owner_id"
+    )
+    stats: dict[int | None, dict[str, Any]] = {}
+
+    def slot(uid: Any) -> dict[str, Any]:
+        return stats.setdefault(None if uid is None else int(uid), {})
+
+    for uid, n, called, within, med in lead_rows:
+        slot(uid).update(leads=int(n), called=int(called), within=int(within or 0), med=med)
+    for uid, n, secs in call_rows:
+        slot(uid).update(calls=int(n), talk=int(secs or 0))
+    for uid, n, amount in won_rows:
+        slot(uid).update(won=int(n), won_amount=int(amount or 0))
+    ids = [uid for uid in stats if uid is not None]
+    names: dict[int, tuple[str, str]] = {}
+    if ids:
+        q = _Sql()
+        marks = ", ".join(q.p(i) for i in ids)
+        names = {
+            int(r[0]): (r[1], r[2])
+            for r in q.rows(f'SELECT id, login, name FROM "user" WHERE id IN ({marks})')
+        }
+    out = []
+    for uid, st in stats.items():
+        login, name = names.get(uid, ("", "no owner")) if uid is not None else ("", "no owner")
+        leads = st.get("leads", 0)
+        out.append(
+            ManagerRow(
+                uid,
+                login,
+                name,
+                leads,
+                st.get("calls", 0),
+                st.get("talk", 0),
+                st.get("called", 0),
+                st.get("within", 0),
+                pct(st.get("within", 0), leads),
+                _round1(st.get("med"), 60),
+                st.get("won", 0),
+                st.get("won_amount", 0),
+            )
+        )
+    out.sort(key=lambda r: (-r.won_amount, -r.leads, r.login))
+    return ManagersReport(flt.period_label, flt.currency, out)
+
+
+# ------------------------------------------------------------------------------------------- pareto
+@dataclass(frozen=True)
+class ParetoClient:
+    kind: str  # "company" | "contact"
+    client_id: int
+    name: str
+    revenue: int
+    share_pct: float | None  # of all won revenue
+    cumulative_pct: float | None
+
+
+@dataclass(frozen=True)
+class ParetoReport:
+    period: str
+    currency: str
+    revenue: int  # all won revenue in the period
+    clients: int  # clients with won revenue in the period
+    top_clients: int  # the fewest clients that bring at least 80% of it
+    top_revenue: int
+    top_share_pct: float | None  # top_clients / clients
+    top_revenue_pct: float | None
+    rows: list[ParetoClient]  # the top clients, largest first (at most 100)
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "summary",
+                "80/20",
+                ("clients", "top clients", "% of clients", "revenue", "top revenue", "% of revenue"),
+                (
+                    (
+                        self.clients,
+                        self.top_clients,
+                        self.top_share_pct,
+                        self.revenue,
+                        self.top_revenue,
+                        self.top_revenue_pct,
+                    ),
+                ),
+            ),
+            Table(
+                "clients",
+                f"Clients that bring 80% of revenue (first {PARETO_LIMIT})",
+                ("kind", "id", "client", "revenue", "% of revenue", "cumulative %"),
+                tuple(
+                    (c.kind, c.client_id, c.name, c.revenue, c.share_pct, c.cumulative_pct) for c in self.rows
+                ),
+            ),
+        ]
+
+
+def pareto(flt: ReportFilter) -> ParetoReport:
+    """The clients that bring 80% of won revenue.
+
+    Won deals of the pipeline (owner's, if given) with ``won_at`` in the period, in the report currency.
+    A client is the deal's company, or its contact when it has no company (deals with neither are left
+    out). Clients are ranked by revenue (descending, ties by kind and id); the top set is the shortest
+    prefix whose cumulative revenue reaches 80% of the total (a client is in it when the revenue before
+    it is still below 80%). ``top_share_pct`` = top clients / clients with revenue in the period.
+    """
+    pid = _pipeline(flt)
+    q = _Sql()
+    per = (
+        "SELECT CASE WHEN d.company_id IS NOT NULL THEN 'company' ELSE 'contact' END AS kind, "
+        "COALESCE(d.company_id, d.contact_id) AS cid, SUM(d.amount) AS rev FROM deal d "
+        f"WHERE d.won_at IS NOT NULL AND {q.period('d.won_at', flt)} AND d.pipeline_id = {q.p(pid)} "
+        f"AND d.currency = {q.p(flt.currency)} AND {q.owner('d.owner_id', flt)} "
+        "AND (d.company_id IS NOT NULL OR d.contact_id IS NOT NULL) "
+        "GROUP BY CASE WHEN d.company_id IS NOT NULL THEN 'company' ELSE 'contact' END, "
+        "COALESCE(d.company_id, d.contact_id)"
+    )
+    ranked = (
+        f"WITH per AS ({per}), ranked AS (SELECT kind, cid, rev, "
+        "SUM(rev) OVER (ORDER BY rev DESC, kind, cid ROWS UNBOUNDED PRECEDING) AS cum, "
+        "SUM(rev) OVER () AS total, COUNT(*) OVER () AS n FROM per WHERE rev > 0) "
+    )
+    summary = q.rows(
+        ranked + "SELECT MAX(n), MAX(total), SUM(CASE WHEN (cum - rev) * 10 < total * 8 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN (cum - rev) * 10 < total * 8 THEN rev ELSE 0 END) FROM ranked"
+    )[0]
+    clients, total = int(summary[0] or 0), int(summary[1] or 0)
+    top, top_rev = int(summary[2] or 0), int(summary[3] or 0)
+    rows = q.rows(
+        ranked + "SELECT r.kind, r.cid, COALESCE(c.name, p.name, ''), r.rev, r.cum, r.total FROM ranked r "
+        "LEFT JOIN company c ON r.kind = 'company' AND c.id = r.cid "
+        "LEFT JOIN contact p ON r.kind = 'contact' AND p.id = r.cid "
+        f"WHERE (r.cum - r.rev) * 10 < r.total * 8 ORDER BY r.rev DESC, r.kind, r.cid LIMIT {PARETO_LIMIT}"
+    )
+    return ParetoReport(
+        flt.period_label,
+        flt.currency,
+        total,
+        clients,
+        top,
+        top_rev,
+        pct(top, clients),
+        pct(top_rev, total),
+        [
+            ParetoClient(
+                str(r[0]), int(r[1]), str(r[2]), int(r[3]), pct(int(r[3]), total), pct(int(r[4]), total)
+            )
+            for r in rows
+        ],
+    )
+
+
+# -------------------------------------------------------------------------------------------- entry
+Report = FunnelReport | SourcesReport | VelocityReport | ForecastReport | ManagersReport | ParetoReport
+
+
+def run(name: str, flt: ReportFilter, *, now: datetime) -> Report:
+    """Compute a report by name (the CLI and the Reports screen go through here)."""
+    if name == "funnel":
+        return funnel(flt)
+    if name == "sources":
+        return sources(flt)
+    if name == "velocity":
+        return velocity(flt, now=now)
+    if name == "forecast":
+        return forecast(flt)
+    if name == "managers":
+        return managers(flt)
+    if name == "pareto":
+        return pareto(flt)
+    raise InvalidInput(f"Unknown report {name!r}; one of: {', '.join(REPORTS)}", {"report": "unknown"})
