@@ -172,14 +172,20 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    money: tuple[int, ...] = ()  # indexes of the columns that hold minor units of the report currency
 
 
 def to_csv(tables: Sequence[Table]) -> str:
-    """All tables in one CSV: a ``table`` column first, a header row per table (money in kopecks)."""
+    """All tables in one CSV: a ``table`` column first, a header row per table.
+
+    Money stays in minor units (kopecks), and its header says so: ``amount (minor units)``.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for t in tables:
-        writer.writerow(["table", *t.columns])
+        writer.writerow(
+            ["table", *(f"{c} (minor units)" if i in t.money else c for i, c in enumerate(t.columns))]
+        )
         for row in t.rows:
             writer.writerow([t.name, *["" if v is None else v for v in row]])
     return out.getvalue()
@@ -234,6 +240,7 @@ class FunnelReport:
                 "Deals by stage",
                 ("#", "stage", "kind", "deals now", "amount", "reached", "to next %"),
                 stages,
+                money=(4,),
             ),
             Table("chain", "Lead → contact → won", ("step", "count", "% of leads"), chain),
             Table(
@@ -241,6 +248,7 @@ class FunnelReport:
                 "Lost deals by reason",
                 ("reason", "deals", "amount"),
                 tuple((r.reason, r.count, r.amount) for r in self.lost),
+                money=(2,),
             ),
         ]
 
@@ -372,6 +380,7 @@ class SourcesReport:
                     )
                     for r in self.rows
                 ),
+                money=(6,),
             )
         ]
 
@@ -632,18 +641,21 @@ class ForecastReport:
                 "Weighted pipeline by expected close",
                 ("month", "deals", "amount", "weighted"),
                 rows(self.by_month),
+                money=(2, 3),
             ),
             Table(
                 "by_owner",
                 "Weighted pipeline by owner",
                 ("owner", "deals", "amount", "weighted"),
                 rows(self.by_owner),
+                money=(2, 3),
             ),
             Table(
                 "total",
                 "Total",
                 ("", "deals", "amount", "weighted"),
                 (("total", self.deals, self.amount, self.weighted),),
+                money=(2, 3),
             ),
         ]
 
@@ -750,6 +762,7 @@ class ManagersReport:
                     )
                     for r in self.rows
                 ),
+                money=(10,),
             )
         ]
 
@@ -874,6 +887,7 @@ class ParetoReport:
                         self.top_revenue_pct,
                     ),
                 ),
+                money=(3, 4),
             ),
             Table(
                 "clients",
@@ -882,6 +896,7 @@ class ParetoReport:
                 tuple(
                     (c.kind, c.client_id, c.name, c.revenue, c.share_pct, c.cumulative_pct) for c in self.rows
                 ),
+                money=(3,),
             ),
         ]
 
