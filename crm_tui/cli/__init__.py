@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from crm_tui.cli import deal, desk, lead, remind, script, task, task_plan
+from crm_tui.cli import deal, desk, intake, lead, remind, report, script, task, task_plan
 from crm_tui.cli.common import DbOpt, UserOpt
 
 app = typer.Typer(
@@ -45,6 +45,8 @@ task_plan.register(task.app)
 remind.register(app)
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 app.add_typer(script.app, name="script", help="Call scripts: list, import, export, stats.")
+app.add_typer(intake.app, name="intake", help="Web forms: form keys, HTML snippet, intake server.")
+app.add_typer(report.app, name="report", help="Reports: funnel, sources, forecast, 80/20 and more.")
 
 
 def main() -> None:
