@@ -318,7 +318,7 @@ def test_csv_holds_every_table(db: Database) -> None:
     convert(lead(NOW - DAY, source="yandex", term="crm"), NOW - DAY, amount=100)
     text = reports.to_csv(reports.funnel(ReportFilter()).tables())
     lines = text.splitlines()
-    assert lines[0] == "table,#,stage,kind,deals now,amount,reached,to next %"
+    assert lines[0] == "table,#,stage,kind,deals now,amount (minor units),reached,to next %"
     assert lines[1] == "stages,1,Lead registered,open,1,100,1,0.0"
     assert "chain,leads,1,100.0" in lines
     assert database.obj is not None
