@@ -29,14 +29,57 @@ class Desk:
     anna_id: int
 
 
-def open_desk(tmp_path: Path) -> Desk:
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
+def open_desk(tmp_path: Path, url: str | None = None) -> Desk:
+    url = url or f"sqlite:///{tmp_path / 'crm.db'}"
     db = open_database(url)
     with db.connection_context():
         admin = users.ensure_default(NOW)
         anna = users.create("anna", "Анна Петрова", "manager", now=NOW)
         pipelines.ensure_default()
     return Desk(url, db, admin.id, anna.id)
+
+
+PG_URL = os.environ.get("CRM_TEST_PG_URL", "")
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the server named by ``CRM_TEST_PG_URL``, dropped afterwards."""
+    import uuid
+
+    import psycopg2
+    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+    from crm_tui.data.db import database
+
+    base, _, _ = PG_URL.rpartition("/")
+    name = f"crm_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_URL)
+    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        if database.obj is not None and not database.is_closed():
+            database.close()
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@contextmanager
+def any_backend_desk(backend: str, tmp_path: Path) -> Iterator[Desk]:
+    """A desk on SQLite, or on PostgreSQL when ``CRM_TEST_PG_URL`` is set (else the test is skipped)."""
+    import pytest
+
+    if backend == "sqlite":
+        yield open_desk(tmp_path)
+        return
+    if not PG_URL:
+        pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+    with postgres_url() as url:
+        yield open_desk(tmp_path, url)
 
 
 @dataclass

@@ -102,7 +102,9 @@ def interval() -> timedelta:
 def set_interval(text: str) -> timedelta:
     every = parse_interval(text)
     with database.atomic():
-        Setting.insert(key=SETTING_KEY, value=text.strip()).on_conflict_replace().execute()
+        Setting.insert(key=SETTING_KEY, value=text.strip()).on_conflict(
+            conflict_target=[Setting.key], update={Setting.value: text.strip()}
+        ).execute()
     return every
 
 

@@ -436,7 +436,9 @@ def ensure_defaults(*, now: datetime) -> int:
             if not CallScript.select().where(CallScript.name == script.name).exists():
                 import_text(text, by=None, now=now, source=file_name)
                 installed += 1
-        Setting.insert(key=DEFAULTS_KEY, value="1").on_conflict_replace().execute()
+        Setting.insert(key=DEFAULTS_KEY, value="1").on_conflict(
+            conflict_target=[Setting.key], update={Setting.value: "1"}
+        ).execute()
     return installed
 
 

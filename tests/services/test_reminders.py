@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,16 +11,17 @@ import pytest
 from crm_tui.data.db import database
 from crm_tui.notify import DesktopNotifier, RecordingNotifier, probe_session_bus
 from crm_tui.services import leads, reminders, tasks
-from tests.desk_fixtures import NOW, Desk, open_desk, private_session_bus
+from tests.desk_fixtures import NOW, Desk, any_backend_desk, private_session_bus
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture
-def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     monkeypatch.delenv(reminders.ENV_EVERY, raising=False)
-    return open_desk(tmp_path)
+    with any_backend_desk(request.param, tmp_path) as d:
+        yield d
 
 
 def check(at, notifier=None, token="proc-a", **kw):  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from crm_tui.data.models import Deal, Interaction, Task
 from crm_tui.data.script_models import CallScript, ScriptCall
 from crm_tui.services import contacts, deals, leads, scripts
 from crm_tui.services.errors import RuleViolation
-from tests.desk_fixtures import NOW, Desk, open_desk
+from tests.desk_fixtures import NOW, Desk, any_backend_desk
 
 GOOD = """\
 name: tiny
@@ -42,12 +43,12 @@ outcomes:
 """
 
 
-@pytest.fixture
-def desk(tmp_path: Path) -> Desk:
-    d = open_desk(tmp_path)
-    with database.connection_context():
-        scripts.ensure_defaults(now=NOW)
-    return d
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
+    with any_backend_desk(request.param, tmp_path) as d:
+        with database.connection_context():
+            scripts.ensure_defaults(now=NOW)
+        yield d
 
 
 def refusal(text: str) -> list[tuple[int, str]]:
