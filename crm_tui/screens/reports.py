@@ -1,0 +1,367 @@
+"""Reports (mode ``5``): the funnel, sources, velocity, forecast, managers and 80/20, with a chart each.
+
+Keys: ``f`` ``s`` ``v`` ``o`` ``m`` ``p`` switch the report; ``[`` / ``]`` change the period; ``t`` shows the
+report's next table; ``c`` sorts the table by the next column and ``r`` reverses it (or click a header);
+``e`` exports the report to CSV in the current directory. A report computes in a thread worker while the
+screen shows a loading indicator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import WorkerFailed
+from textual_plotext import PlotextPlot
+
+from crm_tui.services import reports
+from crm_tui.services.errors import CrmError
+from crm_tui.services.reports import Report, ReportFilter, Table
+from crm_tui.services.views import format_money
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+TITLES = {
+    "funnel": "Funnel",
+    "sources": "Sources",
+    "velocity": "Velocity",
+    "forecast": "Forecast",
+    "managers": "Managers",
+    "pareto": "80/20",
+}
+
+
+@dataclass(frozen=True)
+class PeriodPreset:
+    label: str
+    days: int | None  # None: all time
+
+    def bounds(self, today: date) -> tuple[date | None, date | None]:
+        if self.days is None:
+            return None, None
+        return today - timedelta(days=self.days - 1), today
+
+
+PERIODS = (
+    PeriodPreset("last 30 days", 30),
+    PeriodPreset("last 90 days", 90),
+    PeriodPreset("last 365 days", 365),
+    PeriodPreset("all time", None),
+)
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """None sorts first; numbers as numbers; everything else as text (case-insensitive)."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float):
+        return (1, value)
+    return (2, str(value).casefold())
+
+
+class ReportsScreen(Screen[None]):
+    """The head of sales' reports, one at a time, over a period chosen with ``[`` and ``]``."""
+
+    CSS_PATH = "reports.tcss"
+    BINDINGS = [
+        Binding("f", "show('funnel')", "Funnel", id="reports.funnel", tooltip="Deals by stage, conversion"),
+        Binding("s", "show('sources')", "Sources", id="reports.sources", tooltip="Channels and keywords"),
+        Binding("v", "show('velocity')", "Velocity", id="reports.velocity", tooltip="Days in stage, stuck"),
+        Binding("o", "show('forecast')", "Forecast", id="reports.forecast", tooltip="Weighted pipeline"),
+        Binding("m", "show('managers')", "Managers", id="reports.managers", tooltip="Each manager's work"),
+        Binding("p", "show('pareto')", "80/20", id="reports.pareto", tooltip="Clients with 80% of revenue"),
+        Binding(
+            "left_square_bracket",
+            "period(-1)",
+            "Period -",
+            id="reports.period-back",
+            tooltip="Shorter period",
+        ),
+        Binding(
+            "right_square_bracket", "period(1)", "Period +", id="reports.period-on", tooltip="Longer period"
+        ),
+        Binding("t", "next_table", "Table", id="reports.table", tooltip="The report's next table"),
+        Binding("c", "sort_next", "Sort", id="reports.sort", tooltip="Sort by the next column"),
+        Binding("r", "sort_reverse", "Reverse", id="reports.reverse", tooltip="Reverse the sort order"),
+        Binding("e", "export", "Export CSV", id="reports.export", tooltip="Save the report as CSV"),
+    ]
+
+    report_name: reactive[str] = reactive("funnel", init=False)
+    """The report on screen."""
+    period_index: reactive[int] = reactive(0, init=False)
+    """Which of :data:`PERIODS` is chosen."""
+
+    def __init__(self, *, export_dir: Path | None = None) -> None:
+        super().__init__()
+        self.export_dir = export_dir
+        self.report: Report | None = None
+        self.table_index = 0
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="report-bar")
+        with Vertical(id="report-body"):
+            yield PlotextPlot(id="report-chart")
+            yield Static(id="report-table-title")
+            yield DataTable(id="report-table", zebra_stripes=True, cursor_type="row")
+            yield Static(id="report-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # --- the filter -------------------------------------------------------------------------------------
+
+    def current_filter(self) -> ReportFilter:
+        start, end = PERIODS[self.period_index].bounds(self.crm.now().date())
+        return ReportFilter(start=start, end=end)
+
+    def _bar_text(self, state: str = "") -> str:
+        preset = PERIODS[self.period_index]
+        flt = self.current_filter()
+        span = "" if preset.days is None else f" ({flt.period_label})"
+        tail = f"  {state}" if state else ""
+        return f"{TITLES[self.report_name]} · {preset.label}{span}{tail}"
+
+    def watch_report_name(self) -> None:
+        self.load()
+
+    def watch_period_index(self) -> None:
+        self.load()
+
+    # --- loading ----------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="report")
+    async def load(self) -> None:
+        """Compute the report off the event loop; the body shows a loading indicator meanwhile."""
+        name, flt = self.report_name, self.current_filter()
+        body = self.query_one("#report-body")
+        self.query_one("#report-bar", Static).update(self._bar_text("computing…"))
+        body.loading = True
+        try:
+            report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
+        except WorkerFailed as failed:
+            body.loading = False
+            error = failed.error
+            message = error.message if isinstance(error, CrmError) else str(error)
+            self.notify(message, title="Report failed", severity="error")
+            self.query_one("#report-bar", Static).update(self._bar_text("failed"))
+            return
+        if name != self.report_name:
+            return  # switched meanwhile: a newer load is on its way
+        self.report = report
+        self.table_index = 0
+        self.sort_column = None
+        self.sort_reverse = False
+        body.loading = False
+        self.query_one("#report-bar", Static).update(self._bar_text())
+        self.draw_chart(report)
+        self.fill_table()
+        self.query_one("#report-summary", Static).update(summary(report))
+
+    # --- table ------------------------------------------------------------------------------------------
+
+    def tables(self) -> list[Table]:
+        return self.report.tables() if self.report is not None else []
+
+    def fill_table(self) -> None:
+        tables = self.tables()
+        grid = self.query_one("#report-table", DataTable)
+        grid.clear(columns=True)
+        if not tables:
+            return
+        shown = tables[self.table_index % len(tables)]
+        more = (
+            f"   (t: next table, {self.table_index % len(tables) + 1}/{len(tables)})"
+            if len(tables) > 1
+            else ""
+        )
+        self.query_one("#report-table-title", Static).update(shown.title + more)
+        labels = list(shown.columns)
+        if self.sort_column is not None:
+            labels[self.sort_column] += " ▼" if self.sort_reverse else " ▲"
+        grid.add_columns(*labels)
+        rows = list(shown.rows)
+        if self.sort_column is not None:
+            column = self.sort_column
+            rows.sort(key=lambda row: sort_key(row[column]), reverse=self.sort_reverse)
+        currency = getattr(self.report, "currency", "RUB")
+        for row in rows:
+            grid.add_row(*[cell(v, i in shown.money, currency) for i, v in enumerate(row)])
+
+    def shown_table(self) -> Table | None:
+        tables = self.tables()
+        return tables[self.table_index % len(tables)] if tables else None
+
+    def action_next_table(self) -> None:
+        if self.tables():
+            self.table_index += 1
+            self.sort_column = None
+            self.fill_table()
+
+    def action_sort_next(self) -> None:
+        shown = self.shown_table()
+        if shown is None:
+            return
+        self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % len(shown.columns)
+        self.fill_table()
+
+    def action_sort_reverse(self) -> None:
+        if self.shown_table() is None:
+            return
+        if self.sort_column is None:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self.fill_table()
+
+    @on(DataTable.HeaderSelected)
+    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+        if self.sort_column == event.column_index:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = event.column_index, False
+        self.fill_table()
+
+    # --- chart ------------------------------------------------------------------------------------------
+
+    def draw_chart(self, report: Report) -> None:
+        chart = self.query_one("#report-chart", PlotextPlot)
+        plt = chart.plt
+        plt.clear_figure()
+        title, labels, values, unit = chart_data(report)
+        if labels:
+            plt.bar(
+                labels, values, orientation="horizontal" if isinstance(report, reports.FunnelReport) else "v"
+            )
+        plt.title(title)
+        if unit:
+            plt.xlabel(unit) if isinstance(report, reports.FunnelReport) else plt.ylabel(unit)
+        chart.refresh()
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def action_show(self, name: str) -> None:
+        if name in reports.REPORTS:
+            self.report_name = name
+
+    def action_period(self, step: int) -> None:
+        self.period_index = (self.period_index + step) % len(PERIODS)
+
+    def action_export(self) -> None:
+        if self.report is None:
+            self.notify("Nothing to export yet", severity="warning")
+            return
+        flt = self.current_filter()
+        span = "all-time" if flt.start is None else f"{flt.start}_{flt.end}"
+        target = (self.export_dir or Path.cwd()) / f"crm-{self.report_name}-{span}.csv"
+        try:
+            target.write_text(reports.to_csv(self.report.tables()), encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Cannot write {target}: {error.strerror}", title="Export failed", severity="error")
+            return
+        self.notify(f"Saved {target}", title="Exported")
+
+
+def cell(value: Any, money: bool, currency: str) -> str:
+    if value is None:
+        return "-"
+    if money:
+        return format_money(int(value), currency)
+    return str(value)
+
+
+def chart_data(report: Report) -> tuple[str, list[str], list[float], str]:
+    """(title, bar labels, bar values, unit) of the report's chart."""
+    if isinstance(report, reports.FunnelReport):
+        stages = [s for s in report.stages if s.kind != "lost"]
+        return (
+            "Funnel: deals that reached each stage",
+            [f"{s.position + 1} {s.name}" for s in stages][::-1],
+            [float(s.reached) for s in stages][::-1],
+            "deals",
+        )
+    if isinstance(report, reports.SourcesReport):
+        totals = [r for r in report.rows if r.term is None]
+        return (
+            "Leads by source",
+            [r.source or "(none)" for r in totals],
+            [float(r.leads) for r in totals],
+            "leads",
+        )
+    if isinstance(report, reports.VelocityReport):
+        return (
+            "Median days in stage",
+            [f"{s.position + 1}" for s in report.stages],
+            [s.median_days or 0.0 for s in report.stages],
+            "days",
+        )
+    if isinstance(report, reports.ForecastReport):
+        return (
+            f"Weighted pipeline by expected close, thousand {report.currency}",
+            [m.label for m in report.by_month],
+            [m.weighted / 100_000 for m in report.by_month],
+            f"thousand {report.currency}",
+        )
+    if isinstance(report, reports.ManagersReport):
+        return (
+            f"Won by manager, thousand {report.currency}",
+            [r.login or "no owner" for r in report.rows],
+            [r.won_amount / 100_000 for r in report.rows],
+            f"thousand {report.currency}",
+        )
+    top = report.rows[:10]
+    return (
+        f"Top clients by revenue, thousand {report.currency}",
+        [c.name[:16] for c in top],
+        [c.revenue / 100_000 for c in top],
+        f"thousand {report.currency}",
+    )
+
+
+def summary(report: Report) -> str:
+    """One line of headline figures under the table."""
+    if isinstance(report, reports.FunnelReport):
+        return (
+            f"Leads {report.leads} → contacts {report.converted} ({_p(report.converted_pct)}) → "
+            f"won {report.won} ({_p(report.won_of_leads_pct)} of leads, "
+            f"{_p(report.won_of_converted_pct)} of contacts)"
+        )
+    if isinstance(report, reports.SourcesReport):
+        leads = sum(r.leads for r in report.rows if r.term is None)
+        won = sum(r.won_amount for r in report.rows if r.term is None)
+        return f"{leads} leads; won {format_money(won, report.currency)}"
+    if isinstance(report, reports.VelocityReport):
+        return f"Stuck now: {sum(s.stuck for s in report.stages)} deals past their stage's threshold"
+    if isinstance(report, reports.ForecastReport):
+        return (
+            f"Open pipeline: {report.deals} deals, {format_money(report.amount, report.currency)}; "
+            f"weighted {format_money(report.weighted, report.currency)}"
+        )
+    if isinstance(report, reports.ManagersReport):
+        within = sum(r.called_within_hour for r in report.rows)
+        leads = sum(r.leads for r in report.rows)
+        return f"Leads called within the hour: {within} of {leads} ({_p(reports.pct(within, leads))})"
+    return (
+        f"{report.top_clients} of {report.clients} clients ({_p(report.top_share_pct)}) bring "
+        f"{_p(report.top_revenue_pct)} of {format_money(report.revenue, report.currency)}"
+    )
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value}%"
