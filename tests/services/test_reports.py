@@ -6,16 +6,19 @@ weighted money half-up to whole kopecks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 from peewee import Database
 
 from crm_tui.data.db import database
-from crm_tui.services import deals, interactions, leads, reports, users
+from crm_tui.services import deals, interactions, leads, reports
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.reports import ReportFilter
+from tests.desk_fixtures import Desk, any_backend_desk
 
 NOW = datetime(2026, 3, 2, 9, 0, 0)
 DAY = timedelta(days=1)
@@ -76,9 +79,23 @@ def new_deal(title: str, **kwargs: object) -> int:
     return deals.create(title, **kwargs).id  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
+    """The same SQL on both backends: SQLite always, PostgreSQL when ``CRM_TEST_PG_URL`` names a server."""
+    with any_backend_desk(request.param, tmp_path) as opened:
+        yield opened
+        if not opened.db.is_closed():
+            opened.db.close()
+
+
 @pytest.fixture
-def anna(db: Database) -> int:
-    return users.create("anna", "Анна Петрова", "manager", now=NOW).id
+def db(desk: Desk) -> Database:
+    return desk.db
+
+
+@pytest.fixture
+def anna(desk: Desk) -> int:
+    return desk.anna_id
 
 
 # -------------------------------------------------------------------------------------------- funnel
