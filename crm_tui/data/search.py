@@ -67,9 +67,13 @@ def upsert(kind: str, record_id: int, body: str, db: Database | None = None) -> 
 
 
 def upsert_many(rows: Iterable[tuple[str, int, str]], db: Database | None = None) -> None:
-    """Bulk-index fresh records (no prior entry); used by the demo loader and rebuilds."""
+    """Bulk-index fresh records (no prior entry); used by the demo loader and rebuilds.
+
+    Rows go in ascending rowid order: FTS5 flushes its in-memory batch whenever a rowid is lower than
+    the previous one in the transaction, and mixed kinds in one batch made the bulk load 2x slower.
+    """
     target = db or database
-    params = [(rowid_of(kind, rid), body) for kind, rid, body in rows]
+    params = sorted((rowid_of(kind, rid), body) for kind, rid, body in rows)
     sql = f"INSERT INTO {TABLE} (rowid, body) VALUES ({_p(target)}, {_p(target)})"
     cursor = target.cursor()
     cursor.executemany(sql, params)
