@@ -107,7 +107,8 @@ def test_converted_leads_have_a_contact_a_company_and_a_deal(summary: demo.DemoS
         .count()
     )
     assert several > 0
-    for (value,) in ContactChannel.select(ContactChannel.value).where(ContactChannel.kind == "phone").tuples():
+    phones = ContactChannel.select(ContactChannel.value).where(ContactChannel.kind == "phone")
+    for (value,) in phones.tuples():
         assert normalize_phone(value) == value
 
 
