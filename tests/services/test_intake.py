@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from peewee import Database
 
+from crm_tui.data.db import open_database
 from crm_tui.data.models import Interaction, Lead, Task
-from crm_tui.services import intake, leads, tasks
+from crm_tui.services import intake, leads, pipelines, tasks, users
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
 from tests.conftest import NOW, Counts, Desk
 
@@ -251,8 +257,6 @@ def test_the_migration_creates_the_form_table(db: Database) -> None:
 
 def test_racing_submissions_on_separate_connections_make_one_lead(desk: Desk, form: intake.FormView) -> None:
     """Two processes' worth of writers (one connection per thread) posting one phone at once."""
-    import threading
-
     from crm_tui.data.db import database
 
     database.close()
@@ -273,3 +277,72 @@ def test_racing_submissions_on_separate_connections_make_one_lead(desk: Desk, fo
     with database.connection_context():
         assert Lead.select().where(Lead.phone == "+79261112233").count() == 1
         assert Lead.get(Lead.phone == "+79261112233").repeat_count == 5
+
+
+PG_URL = os.environ.get("CRM_TEST_PG_URL", "")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated desk on SQLite and on PostgreSQL (``CRM_TEST_PG_URL``); yields its URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crm.db'}"
+        drop: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        if not PG_URL:
+            pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+        import psycopg2
+        from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+        name = f"crm_intake_{uuid.uuid4().hex[:10]}"
+        admin = psycopg2.connect(PG_URL)
+        admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+        url = f"{PG_URL.rpartition('/')[0]}/{name}"
+
+        def drop() -> None:
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.close()
+
+    opened = open_database(url)
+    with opened.connection_context():
+        users.ensure_default(NOW)
+        pipelines.ensure_default()
+    try:
+        yield url
+    finally:
+        if not opened.is_closed():
+            opened.close()
+        drop()
+
+
+def test_capture_and_the_repeat_race_on_each_backend(any_backend: str) -> None:
+    from crm_tui.data.db import database
+
+    with database.connection_context():
+        admin = users.by_login("admin")
+        form = intake.add_form("Landing", by=admin.id, now=NOW, default_source="site")
+        first = intake.capture(form.key, visitor(page_url="https://x.example/?utm_source=yandex"), now=NOW)
+        assert leads.get(first.lead_id or 0).utm_source == "yandex"
+    results: list[str] = []
+    start = threading.Barrier(4)
+
+    def submit() -> None:
+        with database.connection_context():
+            start.wait()
+            results.append(intake.capture(form, {"name": "Пётр", "phone": "+79035550011"}, now=NOW).status)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["created", "repeat", "repeat", "repeat"]
+    with database.connection_context():
+        assert Lead.select().count() == 2
+        assert Lead.get(Lead.phone == "+79035550011").repeat_count == 3
+        later = intake.capture(form, visitor(), now=NOW + timedelta(hours=1))
+        assert (later.status, later.lead_id) == ("repeat", first.lead_id)
+        assert Task.select().where(Task.kind == "repeat_request").count() == 4
