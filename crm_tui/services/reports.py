@@ -163,6 +163,14 @@ def _pipeline(flt: ReportFilter) -> int:
     return flt.pipeline_id or pipelines.default_pipeline_id()
 
 
+def _stage_ids(pipeline_id: int, kind: str) -> str:
+    """The pipeline's stage ids of one kind as an SQL list (integers from the database, never input).
+
+    Filtering deals by ``stage_id IN (...)`` picks the pipeline's deals through the stage indexes.
+    """
+    return ", ".join(str(s.id) for s in pipelines.stages(pipeline_id) if s.kind == kind) or "NULL"
+
+
 # ------------------------------------------------------------------------------------------- tables
 @dataclass(frozen=True)
 class Table:
@@ -262,25 +270,37 @@ def funnel(flt: ReportFilter) -> FunnelReport:
       (a deal that skipped a stage counts as having passed it); ``conversion_pct`` = reached at the next
       stage (open or won) / reached here. Lost stages have no conversion.
     - Chain: leads *created* in the period (owned by the owner); ``converted`` = of them converted into a
-      contact; ``won`` = of them whose deal (in the pipeline) is now won. Percentages of the leads, and
+      contact (status ``converted``, which a lead keeps); ``won`` = of them whose deal (``lead.deal``, in
+      the pipeline) is now won. Percentages of the leads, and
       won of converted.
     - Lost: cohort deals now lost, grouped by reason, largest count first.
     """
     pid = _pipeline(flt)
     all_stages = pipelines.stages(pid)
+    # Stages belong to one pipeline, so "stage in the pipeline's stages" selects its deals and lets the
+    # (stage, currency, amount) index answer without reading the deal rows.
+    in_pipeline = ", ".join(str(s.id) for s in all_stages) or "NULL"
+    won_ids = ", ".join(str(s.id) for s in all_stages if s.kind == "won") or "NULL"
+    lost_ids = ", ".join(str(s.id) for s in all_stages if s.kind == "lost") or "NULL"
     q = _Sql()
     now_rows = q.rows(
         f"SELECT d.stage_id, COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) FROM deal d "
-        f"WHERE d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
+        f"WHERE d.stage_id IN ({in_pipeline}) AND {q.period('d.created_at', flt)} "
         f"AND {q.owner('d.owner_id', flt)} GROUP BY d.stage_id"
     )
     now_by_stage = {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in now_rows}
     q = _Sql()
+    cohort = ""
+    if flt.start or flt.end or flt.owner_id is not None:
+        cohort = (
+            f"h.deal_id IN (SELECT d.id FROM deal d WHERE {q.period('d.created_at', flt)} "
+            f"AND {q.owner('d.owner_id', flt)}) AND "
+        )
+    # ``+h.to_stage_id``: read the history in deal order (the (deal, at) index), not stage by stage
     reach_rows = q.rows(
         "SELECT mp, COUNT(*) FROM (SELECT h.deal_id, MAX(s.position) AS mp FROM stage_history h "
-        "JOIN deal d ON d.id = h.deal_id JOIN stage s ON s.id = h.to_stage_id "
-        f"WHERE s.kind <> 'lost' AND d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
-        f"AND {q.owner('d.owner_id', flt)} GROUP BY h.deal_id) AS x GROUP BY mp"
+        f"JOIN stage s ON s.id = +h.to_stage_id WHERE {cohort}s.kind <> 'lost' "
+        f"AND s.pipeline_id = {q.p(pid)} GROUP BY h.deal_id) AS x GROUP BY mp"
     )
     furthest = {int(r[0]): int(r[1]) for r in reach_rows}
     progress = [s for s in all_stages if s.kind != "lost"]
@@ -298,20 +318,20 @@ def funnel(flt: ReportFilter) -> FunnelReport:
         )
 
     q = _Sql()
-    chain = q.rows(
-        "SELECT COUNT(*), SUM(CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END) FROM lead l "
-        f"LEFT JOIN deal d ON d.id = l.deal_id AND d.pipeline_id = {q.p(pid)} "
-        "LEFT JOIN stage s ON s.id = d.stage_id "
-        f"WHERE {q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}"
-    )[0]
-    leads, converted, won = int(chain[0]), int(chain[1] or 0), int(chain[2] or 0)
+    leads_in = f"{q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}"
+    leads = int(q.rows(f"SELECT COUNT(*) FROM lead l WHERE {leads_in}")[0][0])
+    converted = int(q.rows(f"SELECT COUNT(*) FROM lead l WHERE l.status = 'converted' AND {leads_in}")[0][0])
+    won = int(
+        q.rows(
+            f"SELECT COUNT(*) FROM deal d JOIN lead l ON l.deal_id = d.id "
+            f"WHERE d.stage_id IN ({won_ids}) AND {leads_in}"
+        )[0][0]
+    )
 
     q = _Sql()
     lost_rows = q.rows(
         f"SELECT COALESCE(d.lost_reason, ''), COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) "
-        "FROM deal d JOIN stage s ON s.id = d.stage_id "
-        f"WHERE s.kind = 'lost' AND d.pipeline_id = {q.p(pid)} AND {q.period('d.created_at', flt)} "
+        f"FROM deal d WHERE d.stage_id IN ({lost_ids}) AND {q.period('d.created_at', flt)} "
         f"AND {q.owner('d.owner_id', flt)} GROUP BY COALESCE(d.lost_reason, '') "
         "ORDER BY COUNT(*) DESC, COALESCE(d.lost_reason, '')"
     )
@@ -550,13 +570,24 @@ def velocity(flt: ReportFilter, *, now: datetime) -> VelocityReport:
     listed longest first, at most 50.
     """
     pid = _pipeline(flt)
+    stage_list = pipelines.stages(pid)
+    in_pipeline = ", ".join(str(s.id) for s in stage_list) or "NULL"
     q = _Sql()
     windows, median, p90 = _median_p90("secs", "stage_id")
+    lo, _ = period_bounds(flt)
+    # Exact pre-filters before the window: a deal's history is all in one pipeline, and the row after a
+    # stay that began at or after the period's start began then too.
+    # and ``+h.to_stage_id`` reads the history in (deal, at) index order, the window's own order.
+    owner = (
+        f"AND h.deal_id IN (SELECT d.id FROM deal d WHERE {q.owner('d.owner_id', flt)}) "
+        if flt.owner_id is not None
+        else ""
+    )
+    since = f"AND h.at >= {q.p(lo)} " if lo is not None else ""
     sql = (
         "WITH h AS (SELECT h.to_stage_id AS stage_id, h.at, "
         "LEAD(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id) AS left_at "
-        "FROM stage_history h JOIN deal d ON d.id = h.deal_id "
-        f"WHERE d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)}), "
+        f"FROM stage_history h WHERE +h.to_stage_id IN ({in_pipeline}) {since}{owner}), "
         f"stays AS (SELECT h.stage_id, {_seconds('h.left_at', 'h.at')} AS secs FROM h "
         "JOIN stage s ON s.id = h.stage_id "
         f"WHERE s.kind = 'open' AND h.left_at IS NOT NULL AND {q.period('h.at', flt)}) "
@@ -569,7 +600,7 @@ def velocity(flt: ReportFilter, *, now: datetime) -> VelocityReport:
     now_rows = q.rows(
         f"SELECT d.stage_id, COUNT(*), SUM(CASE WHEN s.stale_days > 0 AND {age} > s.stale_days * 86400 "
         "THEN 1 ELSE 0 END) FROM deal d JOIN stage s ON s.id = d.stage_id "
-        f"WHERE s.kind = 'open' AND d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)} "
+        f"WHERE d.stage_id IN ({_stage_ids(pid, 'open')}) AND {q.owner('d.owner_id', flt)} "
         "GROUP BY d.stage_id"
     )
     now_by_stage = {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in now_rows}
@@ -578,12 +609,12 @@ def velocity(flt: ReportFilter, *, now: datetime) -> VelocityReport:
     stuck_rows = q.rows(
         f"SELECT d.id, d.title, s.name, u.login, {age}, s.stale_days FROM deal d "
         'JOIN stage s ON s.id = d.stage_id LEFT JOIN "user" u ON u.id = d.owner_id '
-        f"WHERE s.kind = 'open' AND s.stale_days > 0 AND d.pipeline_id = {q.p(pid)} "
+        f"WHERE d.stage_id IN ({_stage_ids(pid, 'open')}) AND s.stale_days > 0 "
         f"AND {q.owner('d.owner_id', flt)} AND {age} > s.stale_days * 86400 "
         f"ORDER BY {age} DESC, d.id LIMIT {STUCK_LIMIT}"
     )
     stages_out = []
-    for s in pipelines.stages(pid):
+    for s in stage_list:
         if s.kind != "open":
             continue
         stays, med, p = speed.get(s.id, (0, None, None))
@@ -677,7 +708,7 @@ def forecast(flt: ReportFilter) -> ForecastReport:
         sql = (
             f"SELECT {key_sql} AS k, MAX(u.name), COUNT(*), SUM({money}), SUM(({money}) * s.probability) "
             'FROM deal d JOIN stage s ON s.id = d.stage_id LEFT JOIN "user" u ON u.id = d.owner_id '
-            f"WHERE s.kind = 'open' AND d.pipeline_id = {q.p(pid)} AND {q.owner('d.owner_id', flt)} "
+            f"WHERE d.stage_id IN ({_stage_ids(pid, 'open')}) AND {q.owner('d.owner_id', flt)} "
             f"AND {period} GROUP BY {key_sql}"
         )
         found = []
@@ -801,7 +832,8 @@ def managers(flt: ReportFilter) -> ManagersReport:
     q = _Sql()
     won_rows = q.rows(
         f"SELECT d.owner_id, COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) FROM deal d "
-        f"WHERE d.won_at IS NOT NULL AND {q.period('d.won_at', flt)} AND d.pipeline_id = {q.p(pid)} "
+        f"WHERE d.stage_id IN ({_stage_ids(pid, 'won')}) AND d.won_at IS NOT NULL "
+        f"AND {q.period('d.won_at', flt)} "
         f"AND {q.owner('d.owner_id', flt)} GROUP BY d.owner_id"
     )
     stats: dict[int | None, dict[str, Any]] = {}
@@ -915,7 +947,8 @@ def pareto(flt: ReportFilter) -> ParetoReport:
     per = (
         "SELECT CASE WHEN d.company_id IS NOT NULL THEN 'company' ELSE 'contact' END AS kind, "
         "COALESCE(d.company_id, d.contact_id) AS cid, SUM(d.amount) AS rev FROM deal d "
-        f"WHERE d.won_at IS NOT NULL AND {q.period('d.won_at', flt)} AND d.pipeline_id = {q.p(pid)} "
+        f"WHERE d.stage_id IN ({_stage_ids(pid, 'won')}) AND d.won_at IS NOT NULL "
+        f"AND {q.period('d.won_at', flt)} "
         f"AND d.currency = {q.p(flt.currency)} AND {q.owner('d.owner_id', flt)} "
         "AND (d.company_id IS NOT NULL OR d.contact_id IS NOT NULL) "
         "GROUP BY CASE WHEN d.company_id IS NOT NULL THEN 'company' ELSE 'contact' END, "
