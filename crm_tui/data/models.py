@@ -121,6 +121,10 @@ class Lead(BaseModel):
     deal = DeferredForeignKey("Deal", null=True, on_delete="SET NULL")  # set on conversion
     repeat_count = IntegerField(default=0)  # repeat requests from the same phone
 
+    class Meta:
+        # the inbox filtered by status and source, keyset-paged on id at any depth (m0006)
+        indexes = ((("status", "utm_source"), False),)
+
 
 class Deal(BaseModel):
     title = CharField(max_length=300)
