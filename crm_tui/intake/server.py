@@ -24,7 +24,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -202,9 +202,12 @@ class Writer:
         self.clock = clock
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="crm-intake-writer", daemon=True)
+        self._starting = threading.Lock()
 
     def start(self) -> None:
-        self.thread.start()
+        with self._starting:
+            if self.thread.ident is None:
+                self.thread.start()
 
     def stop(self) -> None:
         if self.thread.is_alive():
@@ -216,6 +219,7 @@ class Writer:
         return (self.settings.busy_timeout + 0.1) * self.settings.retries + 0.5
 
     async def run(self, work: Callable[[datetime], Outcome]) -> Outcome:
+        self.start()  # the lifespan starts it; an app run without one starts it here
         job = Job(work, time.monotonic() + self.budget())
         self.jobs.put(job)
         return await asyncio.wrap_future(job.future)
@@ -496,7 +500,7 @@ async def _parse(content_type: str, body: bytes, headers: Headers) -> dict[str, 
             raise Refused(413, "Too many fields") from None
     else:
 
-        async def stream() -> AsyncIterator[bytes]:
+        async def stream() -> AsyncGenerator[bytes, None]:
             yield body
 
         parser = MultiPartParser(
