@@ -245,13 +245,14 @@ class ReportsScreen(Screen[None]):
         plt = chart.plt
         plt.clear_figure()
         title, labels, values, unit = chart_data(report)
+        funnel_shape = isinstance(report, reports.FunnelReport)  # a funnel reads top-down: horizontal bars
         if labels:
-            plt.bar(
-                labels, values, orientation="horizontal" if isinstance(report, reports.FunnelReport) else "v"
-            )
+            plt.bar(labels, values, orientation="horizontal" if funnel_shape else "vertical")
         plt.title(title)
-        if unit:
-            plt.xlabel(unit) if isinstance(report, reports.FunnelReport) else plt.ylabel(unit)
+        if funnel_shape:
+            plt.xlabel(unit)
+        else:
+            plt.ylabel(unit)
         chart.refresh()
 
     # --- actions ----------------------------------------------------------------------------------------
