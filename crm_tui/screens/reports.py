@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
 from crm_tui.services import reports
@@ -147,7 +147,7 @@ class ReportsScreen(Screen[None]):
 
     # --- loading ----------------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="report")
+    @work(exclusive=True, group="report", exit_on_error=False)
     async def load(self) -> None:
         """Compute the report off the event loop; the body shows a loading indicator meanwhile."""
         name, flt = self.report_name, self.current_filter()
@@ -156,6 +156,8 @@ class ReportsScreen(Screen[None]):
         body.loading = True
         try:
             report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
+        except WorkerCancelled:
+            return  # a newer load replaced this one (Worker.wait reports our cancellation this way)
         except WorkerFailed as failed:
             body.loading = False
             error = failed.error

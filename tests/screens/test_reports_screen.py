@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Static
@@ -12,7 +14,7 @@ from textual_plotext import PlotextPlot
 from crm_tui.app import CrmApp, make_app
 from crm_tui.data.db import database, open_database
 from crm_tui.screens.reports import ReportsScreen
-from crm_tui.services import deals, interactions, leads, pipelines, users
+from crm_tui.services import deals, interactions, leads, pipelines, reports, users
 
 NOW = datetime(2026, 3, 2, 9, 0)
 DAY = timedelta(days=1)
@@ -156,3 +158,29 @@ async def test_switching_reports_and_exporting_csv(db_url: str, tmp_path: Path) 
         assert saved.read_text(encoding="utf-8").splitlines()[0].startswith("table,clients,top clients")
         assert any(f"Saved {saved}" in str(n.message) for n in app._notifications)
     assert database.obj is not None
+
+
+async def test_keys_answer_while_a_report_computes(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = threading.Event()
+    real_run = reports.run
+
+    def held_run(*args: Any, **kwargs: Any) -> Any:
+        gate.wait(timeout=30)
+        return real_run(*args, **kwargs)
+
+    app = app_for(db_url)
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_reports(app, pilot)
+        monkeypatch.setattr(reports, "run", held_run)
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.query_one("#report-body").loading  # the loading indicator shows
+        assert bar(screen) == "Sources · last 30 days (2026-02-01 – 2026-03-02)  computing…"
+        await pilot.press("right_square_bracket")  # still answering keys: a longer period
+        await pilot.pause()
+        assert bar(screen).startswith("Sources · last 90 days")
+        gate.set()
+        await settle(app, pilot)
+        assert not screen.query_one("#report-body").loading
+        assert bar(screen) == "Sources · last 90 days (2025-12-03 – 2026-03-02)"
+        assert grid(screen)[0][:3] == ["google", "(all)", "2"]
