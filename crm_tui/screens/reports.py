@@ -260,7 +260,10 @@ class ReportsScreen(Screen[None]):
     # --- actions ----------------------------------------------------------------------------------------
 
     def action_show(self, name: str) -> None:
-        if name in reports.REPORTS:
+        """Switch to a report; the key of the report on screen computes it again (fresh figures)."""
+        if name == self.report_name:
+            self.load()
+        elif name in reports.REPORTS:
             self.report_name = name
 
     def action_period(self, step: int) -> None:

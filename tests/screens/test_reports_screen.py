@@ -184,3 +184,14 @@ async def test_keys_answer_while_a_report_computes(db_url: str, monkeypatch: pyt
         assert not screen.query_one("#report-body").loading
         assert bar(screen) == "Sources · last 90 days (2025-12-03 – 2026-03-02)"
         assert grid(screen)[0][:3] == ["google", "(all)", "2"]
+
+
+async def test_the_same_key_again_shows_fresh_figures(db_url: str) -> None:
+    app = app_for(db_url)
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_reports(app, pilot)
+        assert summary(screen).startswith("Leads 4 →")
+        await app.run_db(leads.register, leads.NewLead("Новый", "+7 916 000-00-50"), by=None, now=NOW)
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert summary(screen).startswith("Leads 5 →")
