@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -67,6 +67,47 @@ def list_(
     more = len(rows) > limit
     rows = rows[:limit]
     emit(rows, as_json, lambda data: _render_rows(data, more, limit, stage))
+
+
+def _render_detail(data: dict[str, Any]) -> list[str]:
+    row: DealRow = data["deal"]
+    fields = [
+        ("deal", f"#{row.id} {row.title}"),
+        ("stage", _stage(row) + (f" ({row.lost_reason})" if row.lost_reason else "")),
+        ("amount", row.money),
+        ("contact", f"#{row.contact_id} {row.contact_name}" if row.contact_id else ""),
+        ("company", row.company_name or ""),
+        ("owner", f"{row.owner_name} ({row.owner_login})" if row.owner_login else ""),
+        ("created", local(row.created_at)),
+        ("in stage since", local(row.stage_entered_at)),
+        ("expected close", row.expected_close.isoformat() if row.expected_close else ""),
+        ("acts signed", local(row.acts_signed_at)),
+    ]
+    width = max(len(k) for k, _ in fields)
+    lines = [f"{k.ljust(width)}  {v}" for k, v in fields if v]
+    lines.append("history:")
+    for move in data["history"]:
+        start = f"{move['from']} -> " if move["from"] else ""
+        who = f" by {move['by']}" if move["by"] else ""
+        lines.append(f"  {local(move['at'])}  {start}{move['to']}{who}")
+    for task in data["tasks"]:
+        lines.append(f"task #{task.id}: {task.title}, due {local(task.due_at)}")
+    return lines
+
+
+@app.command("show")
+def show(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """A deal's fields, its stage history (who moved it, when) and its open tasks."""
+    from crm_tui.services import deals, tasks
+
+    with session(db, user):
+        row = deals.row(deal_id)
+        history = [
+            {"from": from_stage, "to": to_stage, "by": by, "at": at}
+            for from_stage, to_stage, by, at in deals.history(deal_id)
+        ]
+        open_tasks = tasks.open_for(deal_id=deal_id)
+    emit({"deal": row, "history": history, "tasks": open_tasks}, as_json, _render_detail)
 
 
 @app.command("move")

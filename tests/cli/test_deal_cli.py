@@ -139,3 +139,28 @@ def test_refusals(desk: Desk, crm: Crm, counts: Counts, args: list[str], message
     before = counts()
     assert crm("deal", *args).error == message
     assert counts() == before
+
+
+def test_show_fields_and_the_history_of_moves(desk: Desk, crm: Crm) -> None:
+    crm("deal", "move", str(desk.deal_id), "2", "--user", "anna")
+    crm("deal", "lose", str(desk.deal_id), "--reason", "нет бюджета")
+    run = crm("deal", "show", str(desk.deal_id))
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0].split("  ", 1)[1].strip() == f"#{desk.deal_id} АО Вектор"
+    assert "8 Lost (нет бюджета)" in lines[1]
+    assert any(line.endswith("150 000 ₽") for line in lines)
+    history = lines[lines.index("history:") + 1 :]
+    assert [h.split("  ", 2)[2] for h in history] == [
+        "Lead registered by Анна Петрова",
+        "Lead registered -> Need discovery by Анна Петрова",
+        "Need discovery -> Lost by Administrator",
+    ]
+    data = crm("deal", "show", str(desk.deal_id), "--json").json()
+    assert data["deal"]["id"] == desk.deal_id
+    assert [(m["from"], m["to"]) for m in data["history"]] == [
+        (None, "Lead registered"),
+        ("Lead registered", "Need discovery"),
+        ("Need discovery", "Lost"),
+    ]
+    assert crm("deal", "show", "999").error == "No deal #999"
