@@ -193,7 +193,8 @@ def _pg_query(terms: list[list[str]], kind_codes: list[int] | None, limit: int) 
         where.append("(" + " OR ".join("body LIKE %s" for _ in alts) + ")")
         params.extend(f"%{_like_escape(a)}%" for a in alts)
     if kind_codes is not None:
-        where.append(f"(rowid % 4) IN ({', '.join('%s' for _ in kind_codes)})")
+        # psycopg2 reads every % as a placeholder: the modulo operator is written %%
+        where.append(f"(rowid %% 4) IN ({', '.join('%s' for _ in kind_codes)})")
         params.extend(kind_codes)
     sql = f"SELECT rowid FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT %s"
     params.append(limit)
