@@ -6,6 +6,10 @@
   for the test (Peewee connects on first use) and it is closed afterwards.
 - ``desk``: ``db`` plus a small desk built through the public services (see :class:`Desk`).
 - ``counts``: a function returning the row count of every table, to prove a refusal wrote nothing.
+- ``pg_url``: a fresh, empty PostgreSQL database on the server named by ``CRM_TEST_PG_URL`` (``.ci/run``
+  starts one), dropped afterwards; the test is skipped when the variable is not set.
+- ``any_db``: like ``db``, once on SQLite and once on PostgreSQL. A module that overrides ``db`` with it
+  (``def db(any_db): return any_db``) runs its tests, and ``desk``, on both backends.
 
 The CRM's environment variables are cleared for every test, so a developer's ``CRM_DB`` or ``CRM_USER``
 never leaks into one, and ``XDG_DATA_HOME`` points into ``tmp_path``: the default desk is never touched.
@@ -13,6 +17,8 @@ never leaks into one, and ``XDG_DATA_HOME`` points into ``tmp_path``: the defaul
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,9 +57,8 @@ def db_url(db_path: Path) -> str:
     return f"sqlite:///{db_path}"
 
 
-@pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    opened = open_database(str(db_path))
+def _open_desk(url: str) -> Iterator[Database]:
+    opened = open_database(url)
     with opened.connection_context():
         users.ensure_default(NOW)
         pipelines.ensure_default()
@@ -61,6 +66,41 @@ def db(db_path: Path) -> Iterator[Database]:
     for candidate in {id(opened): opened, id(database.obj): database.obj}.values():
         if candidate is not None and not candidate.is_closed():
             candidate.close()
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    yield from _open_desk(str(db_path))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    server = os.environ.get("CRM_TEST_PG_URL", "")
+    if not server:
+        pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+    import psycopg2
+    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+    base, _, _ = server.rpartition("/")
+    name = f"crm_t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server)
+    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        if database.obj is not None and not database.is_closed():
+            database.close()
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Database]:
+    url = str(db_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    yield from _open_desk(url)
 
 
 @dataclass(frozen=True)

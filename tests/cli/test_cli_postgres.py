@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from crm_tui.cli import app
-from crm_tui.data.db import database
 
-PG_URL = os.environ.get("CRM_TEST_PG_URL", "")
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, _, _ = PG_URL.rpartition("/")
-    name = f"crm_cli_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_URL)
-    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        if database.obj is not None and not database.is_closed():
-            database.close()
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def test_a_lead_to_a_won_deal_on_postgresql(pg_url: str) -> None:

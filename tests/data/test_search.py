@@ -9,6 +9,12 @@ from crm_tui.services import contacts, deals, leads, search
 from tests.conftest import NOW, Desk
 
 
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """Every search test runs on SQLite (FTS5 trigram) and on PostgreSQL (pg_trgm)."""
+    return any_db
+
+
 def found(text: str, **kw: object) -> list[tuple[str, int]]:
     return [(h.kind, h.id) for h in search.search(text, **kw)]  # type: ignore[arg-type]
 
