@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from peewee import Database
 
 from crm_tui.data.models import Deal, Interaction, StageHistory
 from crm_tui.services import deals, pipelines
@@ -12,6 +13,12 @@ from crm_tui.services.errors import NeedsReason, NotFound, RuleViolation
 from tests.conftest import NOW, Counts, Desk
 
 LATER = NOW + timedelta(days=3)
+
+
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """These rules run on SQLite and on PostgreSQL."""
+    return any_db
 
 
 def stage_name(deal_id: int) -> str:

@@ -13,6 +13,12 @@ from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleVio
 from tests.conftest import NOW, Counts, Desk
 
 
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """These rules run on SQLite and on PostgreSQL."""
+    return any_db
+
+
 def register(name: str = "Иван Смирнов", phone: str = "8 (916) 123-45-67", **kw: object) -> int:
     admin = users.by_login("admin")
     return leads.register(leads.NewLead(name, phone, **kw), by=admin.id, now=NOW).id  # type: ignore[arg-type]

@@ -11,6 +11,12 @@ from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
 from tests.conftest import NOW, Desk
 
 
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """These rules run on SQLite and on PostgreSQL."""
+    return any_db
+
+
 def names() -> list[str]:
     return [s.name for s in pipelines.stages()]
 

@@ -6,6 +6,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
+from peewee import Database
 
 from crm_tui.data.db import database
 from crm_tui.data.models import Interaction, Lead, Task
@@ -16,6 +17,12 @@ from tests.conftest import NOW, Counts, Desk
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """These rules run on SQLite and on PostgreSQL."""
+    return any_db
 
 
 def first_call(desk: Desk) -> int:
