@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, session, table
-from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local
+from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
 
 if TYPE_CHECKING:
     from crm_tui.services.views import DealRow
@@ -21,7 +21,7 @@ def _stage(row: DealRow) -> str:
     return f"{row.stage_position + 1} {row.stage_name}"
 
 
-def _render_rows(rows: list[DealRow], more: bool, limit: int, stage: str | None) -> list[str]:
+def _render_rows(rows: list[DealRow], hint: str | None) -> list[str]:
     if not rows:
         return ["no deals"]
     body = [
@@ -38,9 +38,8 @@ def _render_rows(rows: list[DealRow], more: bool, limit: int, stage: str | None)
         for r in rows
     ]
     lines = table(body, ["ID", "TITLE", "CONTACT", "STAGE", "AMOUNT", "ACTS", "OWNER", "IN STAGE SINCE"])
-    if more:
-        stage_part = f" --stage {stage!r}" if stage else ""
-        lines.append(f"more: crm deal list{stage_part} --after {rows[-1].id} --limit {limit}")
+    if hint:
+        lines.append(hint)
     return lines
 
 
@@ -66,7 +65,8 @@ def list_(
         rows = deals.list_page(stage_id=stage_id, owner_id=owner_id, after_id=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    emit(rows, as_json, lambda data: _render_rows(data, more, limit, stage))
+    hint = next_page("deal list", {"stage": stage, "owner": owner}, rows[-1].id, limit) if more else None
+    emit(rows, as_json, lambda data: _render_rows(data, hint))
 
 
 def _render_detail(data: dict[str, Any]) -> list[str]:

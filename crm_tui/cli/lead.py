@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,6 +39,17 @@ def phone(e164: str | None) -> str:
 def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise fail(f"--limit must be between 1 and {MAX_LIMIT}")
+
+
+def next_page(command: str, options: dict[str, str | bool | None], after: int, limit: int) -> str:
+    """The line under a full page: the same command, filters included, continuing after the last id."""
+    parts = [f"crm {command}"]
+    for name, value in options.items():
+        if value is True:
+            parts.append(f"--{name}")
+        elif value:
+            parts.append(f"--{name} {shlex.quote(str(value))}")
+    return "more: " + " ".join([*parts, f"--after {after}", f"--limit {limit}"])
 
 
 def _task_line(task: TaskRow) -> str:
@@ -96,7 +108,7 @@ def add(
     emit({"lead": lead, "task": first_call}, as_json, render)
 
 
-def _render_rows(rows: list[LeadRow], more: bool, limit: int) -> list[str]:
+def _render_rows(rows: list[LeadRow], hint: str | None) -> list[str]:
     if not rows:
         return ["no leads"]
     body = [
@@ -113,8 +125,8 @@ def _render_rows(rows: list[LeadRow], more: bool, limit: int) -> list[str]:
         for r in rows
     ]
     lines = table(body, ["ID", "REGISTERED", "NAME", "PHONE", "COMPANY", "SOURCE", "STATUS", "OWNER"])
-    if more:
-        lines.append(f"more: crm lead list --after {rows[-1].id} --limit {limit}")
+    if hint:
+        lines.append(hint)
     return lines
 
 
@@ -146,7 +158,9 @@ def list_(
         )
     more = len(rows) > limit
     rows = rows[:limit]
-    emit(rows, as_json, lambda data: _render_rows(data, more, limit))
+    options: dict[str, str | bool | None] = {"status": status, "source": source, "owner": owner}
+    hint = next_page("lead list", options, rows[-1].id, limit) if more else None
+    emit(rows, as_json, lambda data: _render_rows(data, hint))
 
 
 def _render_detail(lead: LeadDetail, open_tasks: list[TaskRow]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, session, table
-from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local
+from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -20,7 +20,7 @@ log_app = typer.Typer(no_args_is_help=True)
 DIRECTIONS = {"in": "call_in", "out": "call_out"}
 
 
-def _render_rows(rows: list[TaskRow], now: datetime, more: bool, limit: int, due: bool) -> list[str]:
+def _render_rows(rows: list[TaskRow], now: datetime, hint: str | None, due: bool) -> list[str]:
     from crm_tui.services import clock
 
     if not rows:
@@ -37,8 +37,8 @@ def _render_rows(rows: list[TaskRow], now: datetime, more: bool, limit: int, due
         for r in rows
     ]
     lines = table(body, ["ID", "DUE", "WHEN", "TASK", "ABOUT", "ASSIGNEE"])
-    if more:
-        lines.append(f"more: crm task list{' --due' if due else ''} --after {rows[-1].id} --limit {limit}")
+    if hint:
+        lines.append(hint)
     return lines
 
 
@@ -69,7 +69,9 @@ def list_(
         now = s.now
     more = len(rows) > limit
     rows = rows[:limit]
-    emit(rows, as_json, lambda data: _render_rows(data, now, more, limit, due))
+    options: dict[str, str | bool | None] = {"due": due, "mine": mine, "assignee": assignee}
+    hint = next_page("task list", options, rows[-1].id, limit) if more else None
+    emit(rows, as_json, lambda data: _render_rows(data, now, hint, due))
 
 
 @app.command("done")

@@ -43,7 +43,7 @@ def test_list_by_stage_number_or_name_and_paged(desk: Desk, crm: Crm) -> None:
         assert [r["id"] for r in crm("deal", "list", "--stage", ref, "--json").json()] == [made[0]]
     first = crm("deal", "list", "--stage", "1", "--limit", "2")
     assert [line.split()[0] for line in first.out.splitlines()[1:3]] == [str(made[2]), str(made[1])]
-    assert first.out.splitlines()[-1] == f"more: crm deal list --stage '1' --after {made[1]} --limit 2"
+    assert first.out.splitlines()[-1] == f"more: crm deal list --stage 1 --after {made[1]} --limit 2"
     rest = crm("deal", "list", "--stage", "1", "--limit", "2", "--after", str(made[1]), "--json").json()
     assert [r["id"] for r in rest] == [desk.deal_id]
     assert crm("deal", "list", "--stage", "Won").out.strip() == "no deals"

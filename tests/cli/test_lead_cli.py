@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import timedelta
 
 import pytest
@@ -229,3 +230,15 @@ def test_convert_refuses_an_unqualified_lead_and_writes_nothing(desk: Desk, crm:
     assert crm("lead", "convert", str(desk.converted_lead_id)).code == 1
     assert crm("lead", "convert", "999").error == "No lead #999"
     assert counts() == before
+
+
+def test_the_next_page_hint_keeps_the_filters(crm: Crm) -> None:
+    source = "Яндекс Директ"
+    for i in range(1, 4):
+        crm("lead", "add", "--name", f"Лид {i}", "--phone", f"+7 916 000-00-{i:02d}", "--source", source)
+    crm("lead", "add", "--name", "Другой", "--phone", "+7 916 000-00-09", "--source", "google")
+    run = crm("lead", "list", "--source", source, "--status", "new", "--limit", "2")
+    hint = run.out.splitlines()[-1]
+    assert hint == "more: crm lead list --status new --source 'Яндекс Директ' --after 2 --limit 2"
+    follow = crm(*shlex.split(hint.removeprefix("more: crm ")), "--json")
+    assert [r["id"] for r in follow.json()] == [1]
