@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import calendar
 import math
+import multiprocessing
+import queue
 import random
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,30 +380,31 @@ def generate(
         with _bulk_mode(db, big=leads >= BIG_LOAD):
             gen = _Generator(rng, desk, now)
             times = gen.lead_times(leads)
-            companies = _existing_companies()
-            done = 0
-            while done < leads:
-                with db.atomic("IMMEDIATE") if is_sqlite(db) else db.atomic():
-                    bases = _next_ids(db)
-                    end = min(leads, done + TX_LEADS)
-                    while done < end:
-                        batch = times[done : min(end, done + CHUNK)]
-                        rows = gen.chunk(batch, bases, companies)
-                        _write(db, rows)
-                        for key, value in (
-                            ("leads", rows.leads),
-                            ("contacts", rows.contacts),
-                            ("companies", rows.companies),
-                            ("deals", rows.deals),
-                            ("moves", rows.history),
-                            ("interactions", rows.interactions),
-                            ("tasks", rows.tasks),
-                            ("search", rows.search),
-                        ):
-                            totals[key] += len(value)
-                        done += len(batch)
-                        if progress:
-                            progress(done, leads)
+            parallel = leads >= BIG_LOAD and _can_fork()
+            with _Chunks(gen, times, _existing_companies(), seed=seed, parallel=parallel) as chunks:
+                done = 0
+                while done < leads:
+                    with db.atomic("IMMEDIATE") if is_sqlite(db) else db.atomic():
+                        bases = _next_ids(db)
+                        end = min(leads, done + TX_LEADS)
+                        while done < end:
+                            stop = min(leads, done + CHUNK)  # whole chunks: the same in both modes
+                            rows = chunks.take(done, stop, bases)
+                            _write(db, rows)
+                            for key, value in (
+                                ("leads", rows.leads),
+                                ("contacts", rows.contacts),
+                                ("companies", rows.companies),
+                                ("deals", rows.deals),
+                                ("moves", rows.history),
+                                ("interactions", rows.interactions),
+                                ("tasks", rows.tasks),
+                                ("search", rows.search),
+                            ):
+                                totals[key] += len(value)
+                            done = stop
+                            if progress:
+                                progress(done, leads)
             if is_postgres(db):
                 _advance_sequences(db)
     return DemoSummary(
@@ -415,6 +419,106 @@ def generate(
         products=products,
         search_entries=totals["search"],
     )
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Chunks:
+    """The rows of each chunk of leads, generated here or, for a big load, by a forked process.
+
+    The forked generator works one chunk or two ahead while this process writes, numbering rows as if
+    nobody else writes to the desk. Each transaction checks that against the ids it finds; if another
+    process did write in between, the forked generator is stopped and the rest is generated here,
+    numbered after what is really there (a fresh random stream, so only then is the desk not the
+    same for the seed).
+    """
+
+    def __init__(
+        self,
+        gen: _Generator,
+        times: list[int],
+        companies: dict[str, int],
+        *,
+        seed: int,
+        parallel: bool,
+    ) -> None:
+        self.gen = gen
+        self.times = times
+        self.companies = companies
+        self.seed = seed
+        self.parallel = parallel
+        self.process: Any = None
+        self.queue: Any = None
+
+    def __enter__(self) -> _Chunks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def take(self, start: int, stop: int, bases: dict[str, int]) -> _Rows:
+        """Rows for leads ``start:stop``, numbered from ``bases`` (advanced past the rows returned)."""
+        if self.parallel:
+            if self.process is None:
+                self._start(bases)
+            expected, after, data = self._next(start)
+            if expected == bases:
+                bases.update(after)
+                rows = _Rows()
+                rows.__dict__.update(data)
+                return rows
+            self._stop()
+            self.parallel = False
+            self.gen = _Generator(random.Random(f"{self.seed}:{start}"), self.gen.desk, self.gen.now)
+            self.companies = _existing_companies()
+        return self.gen.chunk(self.times[start:stop], bases, self.companies)
+
+    def _start(self, bases: dict[str, int]) -> None:
+        context = multiprocessing.get_context("fork")
+        self.queue = context.Queue(maxsize=2)
+        self.process = context.Process(
+            target=_produce,
+            args=(self.gen, self.times, self.companies, dict(bases), self.queue),
+            daemon=True,
+        )
+        self.process.start()
+
+    def _next(self, start: int) -> tuple[dict[str, int], dict[str, int], dict[str, Any]]:
+        while True:
+            try:
+                item = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError("the demo generator process stopped unexpectedly") from None
+                continue
+            if item[0] == "error":
+                raise RuntimeError(f"the demo generator process failed: {item[1]}")
+            if item[1] != start:
+                raise RuntimeError(f"the demo generator sent leads from {item[1]}, expected {start}")
+            return item[2], item[3], item[4]
+
+    def _stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join(timeout=5)
+            self.queue.close()
+            self.process = None
+
+
+def _produce(
+    gen: _Generator, times: list[int], companies: dict[str, int], bases: dict[str, int], out: Any
+) -> None:
+    """The forked generator: every chunk in order, each with the ids it expects to start from."""
+    try:
+        for start in range(0, len(times), CHUNK):
+            before = dict(bases)
+            rows = gen.chunk(times[start : start + CHUNK], bases, companies)
+            out.put(("rows", start, before, dict(bases), rows.__dict__))
+    except BaseException as error:  # noqa: BLE001 - reported to the writing process, which raises it
+        out.put(("error", repr(error), 0, None, None))
 
 
 def _ensure_users(now: datetime) -> int:
