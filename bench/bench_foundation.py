@@ -58,13 +58,13 @@ class Report:
         self.rows.append(
             (what, ms(median), ms(worst) if with_p95 else "", f"< {target * 1000:g} ms", checked < target)
         )
-        print(f"{what:<44} median {ms(median)}" + (f"  p95 {ms(worst)}" if with_p95 else ""), flush=True)
+        print(f"{what:<50} median {ms(median)}" + (f"  p95 {ms(worst)}" if with_p95 else ""), flush=True)
 
     def print(self) -> None:
         print()
-        print(f"{'operation':<44} {'median':>11} {'p95':>11}  {'target':<12} ok")
+        print(f"{'operation':<50} {'median':>11} {'p95':>11}  {'target':<12} ok")
         for what, median, worst, target, ok in self.rows:
-            print(f"{what:<44} {median:>11} {worst:>11}  {target:<12} {'yes' if ok else 'NO'}")
+            print(f"{what:<50} {median:>11} {worst:>11}  {target:<12} {'yes' if ok else 'NO'}")
 
 
 def build(path: Path, count: int) -> float:
