@@ -16,6 +16,7 @@ from crm_tui.services import clock
 from tests.desk_fixtures import private_session_bus
 
 runner = CliRunner()
+NOW_UTC = clock.utcnow()
 
 
 @pytest.fixture
@@ -95,3 +96,26 @@ def test_remind_every_is_checked_and_saved(db: str) -> None:
     assert code == 1 and "Not an interval" in err
     code, _, _ = crm("remind", "--every", "30m", "--db", db)
     assert code == 0
+
+
+def test_two_processes_racing_send_each_reminder_exactly_once(db: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from crm_tui.services import tasks as task_rules
+    from crm_tui.services import users
+
+    open_database(db)
+    with database.connection_context():
+        admin = users.ensure_default(NOW_UTC)
+        for i in range(60):
+            task_rules.create(f"Call #{i}", NOW_UTC - timedelta(minutes=5), by=admin.id, now=NOW_UTC)
+    database.close()
+    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    command = [sys.executable, "-m", "crm_tui", "remind", "--all", "--json", "--no-desktop", "--db", db]
+    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, env=env) for _ in range(2)]
+    outputs = [json.loads(p.communicate(timeout=60)[0]) for p in racers]
+    assert all(p.returncode == 0 for p in racers)
+    sent = sorted(item["task_id"] for out in outputs for item in out)
+    assert sent == list(range(1, 61))  # each once, whichever process won it
