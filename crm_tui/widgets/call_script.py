@@ -61,6 +61,11 @@ class CallScriptPane(Vertical, can_focus=True):
         background: $surface;
         padding: 0 1;
     }
+    CallScriptPane.-fill {
+        dock: none;
+        width: 1fr;
+        border-left: none;
+    }
     CallScriptPane:focus-within {
         border-left: thick $primary;
     }
@@ -156,8 +161,12 @@ class CallScriptPane(Vertical, can_focus=True):
         task_id: int | None = None,
         script: str | None = None,
         into: Container | None = None,
+        fill: bool = False,
     ) -> CallScriptPane | None:
-        """Open the pane on ``screen`` (or inside ``into``) with the script offered for the record."""
+        """Open the pane on ``screen`` (or inside ``into``) with the script offered for the record.
+
+        ``fill``: take the whole of ``into`` (a host that keeps a column for the pane) instead of docking.
+        """
         app = cast("CrmApp", screen.app)
         running = screen.query(CallScriptPane)
         if running:
@@ -195,6 +204,7 @@ class CallScriptPane(Vertical, can_focus=True):
                 return None
             raise
         pane = cls(run, lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, task_id=task_id)
+        pane.set_class(fill, "-fill")
         await (into or screen).mount(pane)
         pane.focus()
         return pane

@@ -167,3 +167,38 @@ async def test_script_stats_on_screen_after_a_call(desk: Desk) -> None:
     assert "  Call back later                       1" in shown
     assert "  callback                  1 ·   0% ·    0" in shown
     assert "  Administrator                     1 ·      0 ·   0%" in shown
+
+
+async def test_k_on_a_lead_and_on_a_contact_card_starts_the_offered_script(desk: Desk) -> None:
+    pytest.importorskip("crm_tui.screens.lead_detail")
+    pytest.importorskip("crm_tui.screens.contact_card")
+    with database.connection_context():
+        from crm_tui.services import contacts, deals
+
+        contact = contacts.create(contacts.ContactEdit(name="Ольга Иванова"), by=desk.admin_id, now=NOW)
+        deal = deals.create("Website", contact_id=contact, by=desk.admin_id, now=NOW)
+        deals.move(deal.id, "Proposal negotiation", by=desk.admin_id, now=NOW)
+    database.close()
+    app = make_app(desk.url, clock=Clock(NOW), lang="ru")
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(app, pilot)
+        await app.open_lead(desk.lead_id)  # type: ignore[attr-defined]
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert text(app, "#call-head") == "Первый звонок по заявке с сайта"
+        assert text(app, "#call-line").startswith("Добрый день, Иван!")
+        await pilot.press("2", "1", "enter")  # busy -> named a time -> call back later; saved
+        await settle(app, pilot)
+        assert not app.screen.query(CallScriptPane)
+        await app.open_contact(contact)
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert text(app, "#call-head") == "Звонок по коммерческому предложению"
+        assert text(app, "#call-line").startswith("Ольга, добрый день!")
+    with database.connection_context():
+        call = Interaction.get(Interaction.kind == "call_out")
+        first_call = Task.get(Task.kind == "first_call")
+    assert call.outcome == "Перезвонить позже" and first_call.done_at == NOW
