@@ -631,7 +631,8 @@ def save_call(
 ) -> CallSaved:
     """Log the call (duration, path, outcome, notes) and its follow-up task / stage move, all or nothing.
 
-    ``task_id``: the task the call was made for (e.g. "Call <lead>"); it is marked done with the call.
+    ``task_id``: the task the call was made for; it is marked done with the call, and so is the lead's
+    open "Call <lead>" (first call) task.
     """
     if kind not in interactions.CALL_KINDS:
         raise InvalidInput(f"A scripted call is call_in or call_out, not {kind!r}", {"kind": "unknown"})
@@ -698,8 +699,12 @@ def save_call(
             )
         if outcome and outcome.stage and deal_id is not None:
             stage_name = _follow_stage(deal_id, outcome.stage, by=by, now=now)
-        if task_id is not None and tasks.row(task_id).done_at is None:
-            tasks.complete(task_id, by=by, now=now)
+        done_by_call = [task_id] if task_id is not None else []
+        if lead_id is not None:  # the lead's "Call <lead>" task is what this call fulfils
+            done_by_call += [t.id for t in tasks.open_for(lead_id=lead_id) if t.kind == "first_call"]
+        for done_id in dict.fromkeys(done_by_call):
+            if tasks.row(done_id).done_at is None:
+                tasks.complete(done_id, by=by, now=now)
     return CallSaved(
         logged,
         outcome.id if outcome else "",

@@ -202,3 +202,25 @@ async def test_k_on_a_lead_and_on_a_contact_card_starts_the_offered_script(desk:
         call = Interaction.get(Interaction.kind == "call_out")
         first_call = Task.get(Task.kind == "first_call")
     assert call.outcome == "Перезвонить позже" and first_call.done_at == NOW
+
+
+async def test_k_in_the_lead_inbox_calls_the_highlighted_lead_and_closes_its_call_task(desk: Desk) -> None:
+    pytest.importorskip("crm_tui.screens.lead_inbox")
+    app = make_app(desk.url, clock=Clock(NOW))
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("1")
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert text(app, "#call-line").startswith("Good afternoon, Иван!")
+        await pilot.press("3", "2", *"Wrong number", "enter")  # no request -> not interested
+        await settle(app, pilot)
+        assert not app.screen.query(CallScriptPane)
+    with database.connection_context():
+        call = Interaction.get(Interaction.kind == "call_out")
+        first_call = Task.get(Task.kind == "first_call")
+        lead = Lead.get_by_id(desk.lead_id)  # type: ignore[attr-defined]
+    assert (call.outcome, call.summary, call.lead_id) == ("Not interested", "Wrong number", lead.id)
+    assert first_call.done_at == NOW and lead.status == "in_work"
