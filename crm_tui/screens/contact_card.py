@@ -1,0 +1,231 @@
+"""The contact card: everything about a client on one screen, and the keys to add to it.
+
+Header (name, company, phones, e-mails, birthday, owner, tags), the contact's deals with their stages,
+open tasks, and the whole interaction history newest first, paged as the user scrolls. ``l`` logs a
+call, ``a`` adds a note, ``t`` plans a task, ``e`` edits the header; what is saved shows at once.
+
+A call-script pane can dock beside the timeline in ``#call-pane`` (hidden until it is used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from crm_tui.screens.dialogs.contact_form import ContactFormDialog
+from crm_tui.screens.dialogs.log_call import LogCallDialog
+from crm_tui.screens.dialogs.note import NoteDialog, db_call
+from crm_tui.screens.dialogs.task_form import TaskFormDialog
+from crm_tui.services import clock, contacts, interactions
+from crm_tui.services.errors import CrmError
+from crm_tui.services.validation import format_phone
+from crm_tui.services.views import ContactCard, InteractionRow, TaskRow
+from crm_tui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+TIMELINE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class CardData:
+    card: ContactCard
+    first_page: list[InteractionRow]
+
+
+def load_card(contact_id: int, limit: int = TIMELINE_PAGE) -> CardData:
+    """The card and the newest page of its history (one thread-worker call)."""
+    return CardData(contacts.card(contact_id), interactions.timeline(contact_id=contact_id, limit=limit))
+
+
+def header_content(card: ContactCard) -> Content:
+    parts: list[str | tuple[str, str]] = [(card.name, "bold"), ("  ·  " + (card.company_name or "no company"),
+                                                                  "$text-muted")]
+    parts += [f"   #{card.id}", "\n"]
+    phones = ", ".join(format_phone(p) for p in card.phones) or "—"
+    emails = ", ".join(card.emails) or "—"
+    parts += [("☎ ", "$success"), phones, ("   ✉ ", "$accent"), emails, "\n"]
+    parts += [("Birthday ", "$text-muted"), card.birthday.strftime("%d %b %Y") if card.birthday else "—"]
+    owner = f"{card.owner_name} (@{card.owner_login})" if card.owner_login else "—"
+    parts += [("   Owner ", "$text-muted"), owner]
+    parts += [("   Tags ", "$text-muted"), ", ".join(card.tags) or "—"]
+    return Content.assemble(*parts)
+
+
+def deals_content(card: ContactCard) -> Content:
+    if not card.deals:
+        return Content.styled("No deals", "$text-muted")
+    parts: list[str | tuple[str, str]] = []
+    for deal in card.deals:
+        style = {"won": "$success", "lost": "$error"}.get(deal.stage_kind, "$primary")
+        if parts:
+            parts.append("\n")
+        parts += [(deal.title, "bold"), "\n  ", (deal.stage_name, style), "  ", deal.money]
+    return Content.assemble(*parts)
+
+
+def task_text(task: TaskRow, now: datetime) -> str:
+    when = clock.to_local(task.due_at).strftime("%d %b %H:%M")
+    return f"{when} ({clock.relative(task.due_at, now)})"
+
+
+def tasks_content(card: ContactCard, now: datetime) -> Content:
+    if not card.open_tasks:
+        return Content.styled("No open tasks", "$text-muted")
+    parts: list[str | tuple[str, str]] = []
+    for task in card.open_tasks:
+        if parts:
+            parts.append("\n")
+        style = "bold $warning" if task.due_at < now else "$text-muted"
+        parts += [(task.title, "bold"), "\n  ", (task_text(task, now), style)]
+    return Content.assemble(*parts)
+
+
+class ContactCardScreen(Screen[None]):
+    """One contact (``self.contact_id``); ``escape`` goes back to where it was opened from."""
+
+    CSS_PATH = "contact_card.tcss"
+    BINDINGS = [
+        Binding("l", "log_call", "Log call", id="card.log-call", tooltip="Log a call with its outcome"),
+        Binding("a", "add_note", "Note", id="card.note", tooltip="Add a note to the history"),
+        Binding("t", "add_task", "Task", id="card.task", tooltip="Plan a task for this contact"),
+        Binding("e", "edit", "Edit", id="card.edit", tooltip="Edit name, company, phones, e-mails, tags"),
+        Binding("k", "call", "Call", id="card.call", tooltip="Call with a script; the pane docks beside"),
+        Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
+    ]
+
+    def __init__(self, contact_id: int) -> None:
+        super().__init__()
+        self.contact_id = contact_id
+        self.card: ContactCard | None = None
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="card-header")
+        with Horizontal(id="card-body"):
+            with VerticalScroll(id="card-side"):
+                yield Static("Deals", classes="section-title")
+                yield Static("", id="card-deals")
+                yield Static("Open tasks", classes="section-title")
+                yield Static("", id="card-tasks")
+            with Vertical(id="card-main"):
+                yield Static("History", classes="section-title", id="history-title")
+                yield Timeline(id="timeline")
+            yield Vertical(id="call-pane")
+        yield Footer()
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
+
+    async def on_mount(self) -> None:
+        self.timeline.focus()
+        await self.reload()
+
+    async def on_screen_resume(self) -> None:
+        if self.card is not None:
+            await self.reload()
+
+    async def reload(self) -> None:
+        try:
+            data = await db_call(self.crm, load_card, self.contact_id)
+        except CrmError as error:
+            self.notify(error.message, title=error.title, severity="error")
+            return
+        self.show_card(data.card)
+        self.timeline.show_first(data.first_page, TIMELINE_PAGE)
+        self.show_history_title()
+
+    def show_card(self, card: ContactCard) -> None:
+        self.card = card
+        self.sub_title = card.name
+        self.query_one("#card-header", Static).update(header_content(card))
+        self.query_one("#card-deals", Static).update(deals_content(card))
+        self.query_one("#card-tasks", Static).update(tasks_content(card, self.crm.now()))
+
+    def show_history_title(self) -> None:
+        shown = len(self.timeline.rows)
+        more = "" if self.timeline.exhausted else "+"
+        self.query_one("#history-title", Static).update(f"History · {shown}{more} events, newest first")
+
+    @on(Timeline.NeedMore)
+    def more_history(self, event: Timeline.NeedMore) -> None:
+        self.load_more(event.before)
+
+    @work(group="card-timeline")
+    async def load_more(self, before: tuple[datetime, int]) -> None:
+        rows = await db_call(
+            self.crm, interactions.timeline, contact_id=self.contact_id, before=before, limit=TIMELINE_PAGE
+        )
+        self.timeline.add_page(rows)
+        self.show_history_title()
+
+    # --- keys -------------------------------------------------------------------------------------------
+
+    def added(self, row: InteractionRow | None) -> None:
+        if row is not None:
+            self.timeline.prepend(row)
+            self.show_history_title()
+
+    def action_log_call(self) -> None:
+        self.app.push_screen(LogCallDialog(self.contact_id), self.added)
+
+    def action_add_note(self) -> None:
+        self.app.push_screen(NoteDialog(self.contact_id), self.added)
+
+    def action_add_task(self) -> None:
+        async def created(task: TaskRow | None) -> None:
+            if task is not None:
+                self.notify(f"Task: {task.title}, {task_text(task, self.crm.now())}")
+                await self.refresh_card()
+
+        self.app.push_screen(TaskFormDialog(self.contact_id), created)
+
+    def action_edit(self) -> None:
+        if self.card is None:
+            return
+
+        def saved(card: ContactCard | None) -> None:
+            if card is not None:
+                self.show_card(card)
+                self.notify(f"Saved: {card.name}")
+
+        self.app.push_screen(ContactFormDialog(self.card), saved)
+
+    async def action_call(self) -> None:
+        from crm_tui.widgets.call_script import CallScriptPane
+
+        deals = self.card.deals if self.card is not None else []
+        deal = next((d for d in deals if d.stage_kind == "open"), None)
+        pane = self.query_one("#call-pane", Vertical)
+        if await CallScriptPane.start(
+            self, contact_id=self.contact_id, deal_id=deal.id if deal else None, into=pane, fill=True
+        ):
+            pane.add_class("-open")
+
+    async def on_call_script_pane_ended(self) -> None:
+        self.query_one("#call-pane", Vertical).remove_class("-open")
+        self.timeline.focus()
+        await self.reload()
+
+    async def refresh_card(self) -> None:
+        card = await db_call(self.crm, contacts.card, self.contact_id)
+        self.show_card(card)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()

@@ -1,0 +1,83 @@
+"""Edit a contact's header: name, company, phones, e-mails, birthday, tags."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from crm_tui.screens.dialogs.note import FormDialog, db_call
+from crm_tui.services import contacts
+from crm_tui.services.contacts import ContactEdit
+from crm_tui.services.errors import InvalidInput
+from crm_tui.services.validation import format_phone, normalize_email, normalize_phone
+from crm_tui.services.views import ContactCard
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
+
+
+class ContactFormDialog(FormDialog[ContactCard | None]):
+    """Returns the card as saved. Phones and e-mails are comma-separated; each is checked."""
+
+    TITLE_TEXT = "Edit contact"
+    FIELDS = (
+        ("name", "Name", "Иван Смирнов"),
+        ("company", "Company", "ООО Ромашка"),
+        ("phone", "Phones (comma-separated)", "+7 916 123-45-67"),
+        ("email", "E-mails (comma-separated)", "ivan@example.ru"),
+        ("birthday", "Birthday (YYYY-MM-DD)", "1985-04-12"),
+        ("tags", "Tags (comma-separated)", "vip, partner"),
+    )
+
+    def __init__(self, card: ContactCard) -> None:
+        super().__init__()
+        self.card = card
+
+    def initial(self, field: str) -> str:
+        card = self.card
+        return {
+            "name": card.name,
+            "company": card.company_name or "",
+            "phone": ", ".join(format_phone(p) for p in card.phones),
+            "email": ", ".join(card.emails),
+            "birthday": card.birthday.isoformat() if card.birthday else "",
+            "tags": ", ".join(card.tags),
+        }.get(field, "")
+
+    async def submit(self) -> ContactCard | None:
+        """Every field's problem at once (the same checks the service makes), then the service saves."""
+        problems: dict[str, str] = {}
+        messages: list[str] = []
+        birthday: date | None = None
+        text = self.value("birthday").strip()
+        if text:
+            try:
+                birthday = date.fromisoformat(text)
+            except ValueError:
+                problems["birthday"] = "use YYYY-MM-DD"
+                messages.append(f"Not a date: {text!r}")
+        for raw in split_list(self.value("phone")):
+            try:
+                normalize_phone(raw)
+            except InvalidInput as error:
+                problems.update(error.fields)
+                messages.append(error.message)
+        for raw in split_list(self.value("email")):
+            try:
+                normalize_email(raw)
+            except InvalidInput as error:
+                problems.update(error.fields)
+                messages.append(error.message)
+        if problems:
+            raise InvalidInput("; ".join(messages), problems)
+        edit = ContactEdit(
+            name=self.value("name"),
+            company_name=self.value("company"),
+            phones=split_list(self.value("phone")),
+            emails=split_list(self.value("email")),
+            birthday=birthday,
+            tags=split_list(self.value("tags")),
+        )
+        return await db_call(
+            self.crm, contacts.update, self.card.id, edit, by=self.crm.user_id, now=self.crm.now()
+        )

@@ -1,0 +1,226 @@
+"""Forms of the contact card and the kanban: the shared form base, a note, a reason and a yes/no question.
+
+A form saves through its service before it closes: a refusal (``InvalidInput.fields``) is shown beside
+the field it is about and nothing is written until the whole form is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+from textual.worker import WorkerFailed
+
+from crm_tui.services import interactions
+from crm_tui.services.errors import CrmError, InvalidInput
+from crm_tui.services.views import InteractionRow
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+FORM_CSS = """
+FormDialog, QuestionDialog {
+    align: center middle;
+}
+FormDialog > Vertical, QuestionDialog > Vertical {
+    width: 72;
+    max-width: 95%;
+    height: auto;
+    max-height: 95%;
+    border: thick $accent;
+    background: $surface;
+    padding: 0 1;
+}
+FormDialog .form-title, QuestionDialog .form-title {
+    text-style: bold;
+    margin-bottom: 1;
+}
+FormDialog .field-label {
+    color: $text-muted;
+    height: 1;
+}
+FormDialog Input {
+    margin: 0;
+}
+FormDialog .field-error, FormDialog .form-error {
+    color: $error;
+    height: auto;
+}
+FormDialog .field-error:empty, FormDialog .form-error:empty {
+    display: none;
+}
+FormDialog .form-hint, QuestionDialog .form-hint {
+    color: $text-muted;
+    height: 1;
+}
+QuestionDialog Horizontal {
+    height: auto;
+    align-horizontal: right;
+}
+QuestionDialog Button {
+    margin-left: 1;
+}
+"""
+
+
+async def db_call(app: CrmApp, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``app.run_db`` that raises the service's own error (``CrmError``) rather than the worker's wrapper."""
+    try:
+        return await app.run_db(fn, *args, **kwargs)
+    except WorkerFailed as failed:
+        if isinstance(failed.error, CrmError):
+            raise failed.error from None
+        raise
+
+
+class FormDialog(ModalScreen[R]):
+    """A form of labelled inputs; ``enter`` goes to the next field and saves on the last one."""
+
+    DEFAULT_CSS = FORM_CSS
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the form"),
+    ]
+    TITLE_TEXT = ""
+    FIELDS: tuple[tuple[str, str, str], ...] = ()  # (field, label, placeholder)
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def initial(self, field: str) -> str:
+        return ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.TITLE_TEXT, classes="form-title")
+            yield from self.compose_fields()
+            yield Label("", classes="form-error")
+            yield Label("enter: next field / save · ctrl+s: save · esc: cancel", classes="form-hint")
+
+    def compose_fields(self) -> ComposeResult:
+        for field, label, placeholder in self.FIELDS:
+            yield Label(label, classes="field-label")
+            yield Input(self.initial(field), placeholder=placeholder, id=f"f-{field}")
+            yield Label("", id=f"error-{field}", classes="field-error")
+
+    def value(self, field: str) -> str:
+        return self.query_one(f"#f-{field}", Input).value
+
+    def clear_errors(self) -> None:
+        for label in self.query(".field-error, .form-error").results(Label):
+            label.update("")
+
+    def show_errors(self, error: CrmError) -> None:
+        """Each field's message beside it; the whole message at the bottom; focus the first bad field."""
+        self.clear_errors()
+        fields = error.fields if isinstance(error, InvalidInput) else {}
+        first: Input | None = None
+        for field, problem in fields.items():
+            found = self.query(f"#error-{field}")
+            if found:
+                found.first(Label).update(f"{field}: {problem}")
+                first = first or self.query_one(f"#f-{field}", Input)
+        self.query_one(".form-error", Label).update(error.message)
+        if first is not None:
+            first.focus()
+
+    @on(Input.Submitted)
+    async def next_or_save(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs):
+            inputs[index + 1].focus()
+        else:
+            await self.action_save()
+
+    async def action_save(self) -> None:
+        try:
+            result = await self.submit()
+        except CrmError as error:
+            self.show_errors(error)
+            return
+        self.dismiss(result)
+
+    async def submit(self) -> R:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class NoteDialog(FormDialog[InteractionRow | None]):
+    """A note on the contact (and its deal); returns the saved timeline row."""
+
+    TITLE_TEXT = "Add a note"
+    FIELDS = (("summary", "Note", "What happened, what was agreed"),)
+
+    def __init__(self, contact_id: int, deal_id: int | None = None) -> None:
+        super().__init__()
+        self.contact_id = contact_id
+        self.deal_id = deal_id
+
+    async def submit(self) -> InteractionRow | None:
+        return await db_call(
+            self.crm, interactions.log, "note", contact_id=self.contact_id, deal_id=self.deal_id,
+            summary=self.value("summary"), by=self.crm.user_id, now=self.crm.now(),
+        )
+
+
+class ReasonForm(FormDialog[str | None]):
+    """Asks why (a lost deal); returns the reason, ``None`` when cancelled. An empty reason is refused."""
+
+    FIELDS = (("reason", "Reason", "Why: price, competitor, no budget, no answer…"),)
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.TITLE_TEXT = title
+
+    async def submit(self) -> str | None:
+        reason = self.value("reason").strip()
+        if not reason:
+            raise InvalidInput("A reason is required", {"reason": "required"})
+        return reason
+
+
+class QuestionDialog(ModalScreen[bool]):
+    """A yes/no question: ``y``/``enter`` yes, ``n``/``escape`` no."""
+
+    DEFAULT_CSS = FORM_CSS
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="question.yes"),
+        Binding("n,escape", "answer(False)", "No", id="question.no"),
+    ]
+
+    def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="form-title")
+            yield Label(self.question)
+            with Horizontal():
+                yield Button(f"{self.yes} (y)", variant="primary", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

@@ -1,0 +1,50 @@
+"""A deal as the kanban shows it: title, company, amount, owner and days in the stage (stale ones marked)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.content import Content
+
+from crm_tui.services.views import DealRow
+
+DEFAULT_WIDTH = 24
+
+
+def days_in_stage(deal: DealRow, now: datetime) -> int:
+    return max(0, (now - deal.stage_entered_at).days)
+
+
+def is_stale(deal: DealRow, now: datetime, stale_days: int) -> bool:
+    """Idle in an open stage longer than the stage allows (``Stage.stale_days``; 0 = never stale)."""
+    return deal.stage_kind == "open" and stale_days > 0 and days_in_stage(deal, now) > stale_days
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def deal_card(deal: DealRow, now: datetime, stale_days: int, width: int = DEFAULT_WIDTH) -> Content:
+    """Three lines: the title; the company; amount, owner and days in the stage (``⚠`` when stale)."""
+    width = max(12, width)
+    days = days_in_stage(deal, now)
+    stale = is_stale(deal, now, stale_days)
+    age = f"{'⚠ ' if stale else ''}{days} d"
+    owner = f"@{deal.owner_login}" if deal.owner_login else ""
+    money = deal.money
+    room = width - len(money) - len(age) - 3
+    owner = clip(owner, room) if room >= 4 else ""
+    gap = " " * max(1, width - len(money) - len(owner) - len(age) - (1 if owner else 0))
+    third = Content.assemble(
+        (money, "$text"),
+        gap,
+        (owner + (" " if owner else ""), "$text-muted"),
+        (age, "bold $warning" if stale else "$text-muted"),
+    )
+    return Content.assemble(
+        (clip(deal.title, width), "bold"),
+        "\n",
+        (clip(deal.company_name or deal.contact_name or "—", width), "$text-muted"),
+        "\n",
+        third,
+    )

@@ -1,0 +1,192 @@
+"""One stage of the kanban: a header with the count and total, and its deals loaded a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from crm_tui.services.views import DealRow, StageView, format_money
+from crm_tui.widgets.deal_card import DEFAULT_WIDTH, deal_card
+
+MORE_AHEAD = 8  # ask for the next page when the cursor is this close to the last loaded card
+
+
+def totals_text(totals: dict[str, int]) -> str:
+    if not totals:
+        return format_money(0)
+    return " + ".join(format_money(amount, currency) for currency, amount in sorted(totals.items()))
+
+
+class DealList(OptionList):
+    """The cards of one column; ``j``/``k`` move like the arrows."""
+
+    BINDINGS = [
+        ("j", "cursor_down", "Down"),
+        ("k", "cursor_up", "Up"),
+    ]
+
+
+class StageColumn(Vertical):
+    """A stage: ``count · total`` in the header; cards appended page by page (keyset on the deal id)."""
+
+    DEFAULT_CSS = """
+    StageColumn {
+        width: 1fr;
+        min-width: 26;
+        height: 1fr;
+        border-right: vkey $panel;
+    }
+    StageColumn > .stage-header {
+        height: 2;
+        padding: 0 1;
+        background: $panel;
+        color: $text;
+    }
+    StageColumn:focus-within > .stage-header {
+        background: $primary 40%;
+        text-style: bold;
+    }
+    StageColumn > DealList {
+        height: 1fr;
+        border: none;
+        padding: 0;
+        background: transparent;
+    }
+    StageColumn > DealList > .option-list--option {
+        padding: 0 1;
+    }
+    StageColumn.-closed > .stage-header {
+        color: $text-muted;
+    }
+    """
+
+    @dataclass
+    class NeedMore(Message):
+        """The cursor is near the last loaded card and the stage has more."""
+
+        column: StageColumn
+        stage_id: int
+        after_id: int
+
+    @dataclass
+    class Picked(Message):
+        """Enter on a card."""
+
+        column: StageColumn
+        deal: DealRow
+
+    def __init__(self, stage: StageView, count: int, totals: dict[str, int]) -> None:
+        super().__init__(id=f"stage-{stage.id}")
+        self.stage = stage
+        self.count = count
+        self.totals = dict(totals)
+        self.deals: list[DealRow] = []
+        self.loading_more = False
+        self.now: datetime | None = None
+        self.set_class(stage.kind != "open", "-closed")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.header_text(), classes="stage-header")
+        yield DealList(id=f"deals-{self.stage.id}")
+
+    @property
+    def cards(self) -> DealList:
+        return self.query_one(DealList)
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.deals) < self.count
+
+    def header_text(self) -> Content:
+        return Content.assemble(
+            (self.stage.name, "bold"), "\n", (f"{self.count} · {totals_text(self.totals)}", "$text-muted")
+        )
+
+    def refresh_header(self) -> None:
+        self.query_one(".stage-header", Static).update(self.header_text())
+
+    def card_width(self) -> int:
+        width = self.cards.scrollable_content_region.width - 3
+        return width if width > 10 else DEFAULT_WIDTH
+
+    def option(self, deal: DealRow) -> Option:
+        assert self.now is not None
+        card = deal_card(deal, self.now, self.stage.stale_days, self.card_width())
+        return Option(card, id=f"deal-{deal.id}")
+
+    def set_deals(self, deals: list[DealRow], now: datetime) -> None:
+        self.now = now
+        self.deals = list(deals)
+        self.cards.set_options([self.option(d) for d in self.deals])
+        if self.deals:
+            self.cards.highlighted = 0
+
+    def add_page(self, deals: list[DealRow]) -> None:
+        self.loading_more = False
+        known = {d.id for d in self.deals}
+        fresh = [d for d in deals if d.id not in known]
+        if not fresh:
+            self.count = len(self.deals)  # the stage shrank under us: stop asking
+            return
+        self.deals.extend(fresh)
+        self.cards.add_options([self.option(d) for d in fresh])
+
+    def selected(self) -> DealRow | None:
+        index = self.cards.highlighted
+        if index is None or not (0 <= index < len(self.deals)):
+            return None
+        return self.deals[index]
+
+    def take(self, deal_id: int) -> int | None:
+        """Remove a deal that left the stage; returns where it was."""
+        for index, deal in enumerate(self.deals):
+            if deal.id == deal_id:
+                del self.deals[index]
+                self.cards.remove_option_at_index(index)
+                self.count -= 1
+                self.totals[deal.currency] = self.totals.get(deal.currency, 0) - deal.amount
+                self.refresh_header()
+                return index
+        return None
+
+    def put(self, deal: DealRow, now: datetime) -> None:
+        """A deal arrived: on top of the column, highlighted."""
+        self.now = now
+        self.deals.insert(0, deal)
+        self.count += 1
+        self.totals[deal.currency] = self.totals.get(deal.currency, 0) + deal.amount
+        self.cards.set_options([self.option(d) for d in self.deals])
+        self.cards.highlighted = 0
+        self.refresh_header()
+
+    def replace(self, deal: DealRow) -> None:
+        for index, known in enumerate(self.deals):
+            if known.id == deal.id:
+                self.deals[index] = deal
+                self.cards.replace_option_prompt_at_index(
+                    index, deal_card(deal, self.now or deal.stage_entered_at, self.stage.stale_days,
+                                     self.card_width())
+                )
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self.maybe_more()
+
+    def maybe_more(self) -> None:
+        index = self.cards.highlighted or 0
+        if self.has_more and not self.loading_more and self.deals and index >= len(self.deals) - MORE_AHEAD:
+            self.loading_more = True
+            self.post_message(self.NeedMore(self, self.stage.id, self.deals[-1].id))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        deal = self.selected()
+        if deal is not None:
+            self.post_message(self.Picked(self, deal))

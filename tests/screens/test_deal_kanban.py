@@ -1,0 +1,322 @@
+"""The deal kanban (mode 2) driven by keys: what the board shows and what the database then holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from crm_tui.app import make_app
+from crm_tui.data.db import database, open_database
+from crm_tui.data.models import Deal, Interaction, Stage, StageHistory
+from crm_tui.screens.contact_card import ContactCardScreen
+from crm_tui.screens.deal_kanban import DealKanbanScreen
+from crm_tui.services import deals, interactions, leads, pipelines, tasks, users
+from crm_tui.widgets.stage_column import StageColumn
+from tests.desk_fixtures import NOW
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Board:
+    """A small desk for the kanban and the card, seeded through the services at :data:`NOW`."""
+
+    url: str
+    admin_id: int
+    anna_id: int
+    contact_id: int  # Пётр Сидоров, АО Вектор: deals, tasks and a history
+    vector_deal: int  # "АО Вектор" at Lead registered (the first open stage), 150 000 ₽
+    audit_deal: int  # "Вектор: аудит" at Proposal preparation, 25 days there (stale: > 7)
+    unsigned_deal: int  # "Ромашка: внедрение" at Acts closed & feedback, acts NOT signed
+    signed_deal: int  # "Гамма: поддержка" at Acts closed & feedback, acts signed
+
+
+def seed_board(tmp_path: Path) -> Board:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = open_database(url)
+    with db.connection_context():
+        admin = users.ensure_default(NOW)
+        anna = users.create("anna", "Анна Петрова", "manager", now=NOW - 60 * DAY)
+        pipelines.ensure_default()
+        petr = leads.register(
+            leads.NewLead(
+                "Пётр Сидоров", "+7 495 200-30-40", email="petr@vector.ru", company_name="АО Вектор"
+            ),
+            by=anna.id, now=NOW - 30 * DAY,
+        )
+        conv = leads.convert(petr.id, by=anna.id, now=NOW - 29 * DAY, qualify_first=True)
+        deals.update_amount(conv.deal_id, 15_000_000, by=anna.id, now=NOW - 29 * DAY)
+        audit = deals.create("Вектор: аудит", contact_id=conv.contact_id, amount=42_000_000, by=anna.id,
+                             now=NOW - 25 * DAY, stage="Proposal preparation")
+        ivan = leads.register(
+            leads.NewLead("Иван Смирнов", "+7 916 123-45-67", company_name="ООО Ромашка"),
+            by=admin.id, now=NOW - 50 * DAY,
+        )
+        ivan_conv = leads.convert(ivan.id, by=admin.id, now=NOW - 49 * DAY, qualify_first=True)
+        unsigned = deals.create("Ромашка: внедрение", contact_id=ivan_conv.contact_id, amount=99_000_000,
+                                by=admin.id, now=NOW - 3 * DAY, stage="Acts closed & feedback")
+        gamma = deals.create("Гамма: поддержка", contact_id=ivan_conv.contact_id, amount=1_200_000,
+                             currency="USD", by=anna.id, now=NOW - 2 * DAY, stage="Acts closed & feedback")
+        deals.sign_acts(gamma.id, by=anna.id, now=NOW - DAY)
+        for i in range(3):
+            deals.create(f"Лид {i + 1}", contact_id=None, amount=(i + 1) * 1_000_000, by=admin.id,
+                         now=NOW - i * DAY)
+        cid = conv.contact_id
+        interactions.log("call_out", contact_id=cid, duration=330, outcome="reached",
+                         summary="Discussed the audit scope", by=anna.id, now=NOW - 28 * DAY)
+        interactions.log("email_out", contact_id=cid, subject="Proposal v1", by=anna.id, now=NOW - 27 * DAY)
+        interactions.log("meeting", contact_id=cid, subject="Meeting at the office", summary="Agreed terms",
+                         by=anna.id, now=NOW - 10 * DAY)
+        interactions.log("call_in", contact_id=cid, duration=75, outcome="call back later", by=anna.id,
+                         now=NOW - 2 * DAY)
+        tasks.create("Send the revised proposal", NOW + DAY, contact_id=cid, by=anna.id, now=NOW - DAY)
+        tasks.create("Call about the invoice", NOW - 3 * 3600 * timedelta(seconds=1), contact_id=cid,
+                     by=anna.id, now=NOW - 2 * DAY)
+    db.close()
+    return Board(url, admin.id, anna.id, cid, conv.deal_id, audit.id, unsigned.id, gamma.id)
+
+
+@pytest.fixture(autouse=True)
+def steady(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda _self: None)
+    monkeypatch.setenv("TEXTUAL_ANIMATION", "none")
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Board:
+    return seed_board(tmp_path)
+
+
+async def settle(app: App[None], pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def until_dialog(app: App[None], pilot) -> None:  # type: ignore[no-untyped-def]
+    """The move waits on the dialog (its worker is not complete): wait for the dialog to show instead."""
+    for _ in range(50):
+        if isinstance(app.screen, ModalScreen):
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("no dialog")
+
+
+def column(app: App[None], name: str) -> StageColumn:
+    return next(c for c in app.screen.query(StageColumn) if c.stage.name == name)
+
+
+def header(app: App[None], name: str) -> str:
+    return str(column(app, name).query_one(".stage-header", Static).render())
+
+
+def titles(app: App[None], name: str) -> list[str]:
+    return [d.title for d in column(app, name).deals]
+
+
+def toasts(app: App[None]) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+def stage_of(url: str, deal_id: int) -> str:
+    open_database(url)
+    with database.connection_context():
+        return str(Stage.get_by_id(Deal.get_by_id(deal_id).stage_id).name)
+
+
+def counts(url: str) -> tuple[int, int]:
+    open_database(url)
+    with database.connection_context():
+        return StageHistory.select().count(), Interaction.select().count()
+
+
+async def open_board(app: App[None], pilot) -> None:  # type: ignore[no-untyped-def]
+    await app.push_screen(DealKanbanScreen())
+    await settle(app, pilot)
+
+
+async def focus_deal(app: App[None], pilot, stage: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Walk there with the keys a person would press: columns with l/h, cards with j."""
+    screen = app.screen
+    assert isinstance(screen, DealKanbanScreen)
+    names = [c.stage.name for c in screen.columns()]
+    current = screen.current_column()
+    assert current is not None
+    steps = names.index(stage) - names.index(current.stage.name)
+    await pilot.press(*(["l"] * steps if steps > 0 else ["h"] * -steps))
+    for _ in range(len(column(app, stage).deals)):
+        chosen = screen.current_column()
+        if chosen is not None and chosen.selected() and chosen.selected().title == title:  # type: ignore[union-attr]
+            return
+        await pilot.press("j")
+    raise AssertionError(f"{title} not reachable in {stage}")
+
+
+async def test_board_shows_stages_counts_totals_and_cards(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        names = [c.stage.name for c in app.screen.query(StageColumn)]
+        assert names == [s[0] for s in pipelines.DEFAULT_STAGES]
+        assert header(app, "Lead registered").splitlines() == ["Lead registered", "5 · 210 000 ₽"]
+        assert "1 · 420 000 ₽" in header(app, "Proposal preparation")
+        assert "2 · 990 000 ₽ + 12 000 $" in header(app, "Acts closed & feedback")
+        assert titles(app, "Acts closed & feedback") == ["Гамма: поддержка", "Ромашка: внедрение"]
+        audit = column(app, "Proposal preparation").cards.get_option_at_index(0).prompt
+        text = str(audit)
+        assert "Вектор: аудит" in text and "АО Вектор" in text and "@anna" in text
+        assert "⚠ 25 d" in text  # 25 days in a stage that allows 7: stale
+        fresh = str(column(app, "Acts closed & feedback").cards.get_option_at_index(0).prompt)
+        assert "2 d" in fresh and "⚠" not in fresh
+
+
+async def test_brackets_move_a_deal_through_the_rules(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Proposal preparation", "Вектор: аудит")
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert titles(app, "Proposal negotiation") == ["Вектор: аудит"]
+        assert "Вектор: аудит" not in titles(app, "Proposal preparation")
+        assert "1 · 420 000 ₽" in header(app, "Proposal negotiation")
+        assert "0 · 0 ₽" in header(app, "Proposal preparation")
+        await pilot.press("shift+right")  # the cursor followed the card: it moves on again
+        await settle(app, pilot)
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert titles(app, "Proposal negotiation") == ["Вектор: аудит"]
+    assert stage_of(board.url, board.audit_deal) == "Proposal negotiation"
+
+
+async def test_won_without_signed_acts_is_refused_with_the_reason(board: Board) -> None:
+    before = counts(board.url)
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Acts closed & feedback", "Ромашка: внедрение")
+        await pilot.press("right_square_bracket")
+        await until_dialog(app, pilot)
+        assert "Acts not signed" in str(app.screen.query_one("Label").render()) or any(
+            "Acts not signed" in str(w.render()) for w in app.screen.query("Label")
+        )
+        await pilot.press("n")  # not signed yet
+        await settle(app, pilot)
+        assert "Acts not signed" in toasts(app)
+        assert "Ромашка: внедрение" in titles(app, "Acts closed & feedback")
+        assert titles(app, "Won") == []
+    assert stage_of(board.url, board.unsigned_deal) == "Acts closed & feedback"
+    assert counts(board.url) == before
+
+
+async def test_won_after_signing_the_acts_from_the_question(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Acts closed & feedback", "Ромашка: внедрение")
+        await pilot.press("right_square_bracket")
+        await until_dialog(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert titles(app, "Won") == ["Ромашка: внедрение"]
+        assert "1 · 990 000 ₽" in header(app, "Won")
+    assert stage_of(board.url, board.unsigned_deal) == "Won"
+
+
+async def test_signed_deal_wins_with_one_key(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Acts closed & feedback", "Гамма: поддержка")
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert titles(app, "Won") == ["Гамма: поддержка"]
+    assert stage_of(board.url, board.signed_deal) == "Won"
+
+
+async def test_lost_asks_a_reason_and_escape_changes_nothing(board: Board) -> None:
+    before = counts(board.url)
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Proposal preparation", "Вектор: аудит")
+        await pilot.press("x")
+        await until_dialog(app, pilot)
+        await pilot.press("enter")  # an empty reason is refused inline
+        await pilot.pause()
+        assert "A reason is required" in str(app.screen.query_one(".form-error", Static).render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert titles(app, "Proposal preparation") == ["Вектор: аудит"]
+    assert stage_of(board.url, board.audit_deal) == "Proposal preparation"
+    assert counts(board.url) == before
+
+
+async def test_lost_with_a_reason(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Proposal preparation", "Вектор: аудит")
+        await pilot.press("x")
+        await until_dialog(app, pilot)
+        await pilot.press(*"Выбрали конкурента", "enter")
+        await settle(app, pilot)
+        assert titles(app, "Lost") == ["Вектор: аудит"]
+    open_database(board.url)
+    with database.connection_context():
+        assert Deal.get_by_id(board.audit_deal).lost_reason == "Выбрали конкурента"
+
+
+async def test_first_stage_cannot_go_back(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Lead registered", "Лид 1")
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert "is the first stage" in toasts(app)
+
+
+async def test_enter_opens_the_deals_contact_card(board: Board) -> None:
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Proposal preparation", "Вектор: аудит")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        assert app.screen.contact_id == board.contact_id
+
+
+async def test_a_long_column_loads_more_as_the_cursor_goes_down(tmp_path: Path) -> None:
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(120):
+            deals.create(f"Bulk {i:03d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_board(app, pilot)
+        need = column(app, "Need discovery")
+        assert len(need.deals) == 30 and need.count == 120
+        await focus_deal(app, pilot, "Need discovery", "Bulk 119")
+        await pilot.press(*["down"] * 40)
+        await settle(app, pilot)
+        assert len(need.deals) >= 80
+        await pilot.press("end")
+        await settle(app, pilot)
+        await pilot.press("end")
+        await settle(app, pilot)
+        assert len(need.deals) == 120
+        assert len({d.id for d in need.deals}) == 120
