@@ -215,3 +215,9 @@ def list_page(
         )
         for r in rows
     ]
+
+
+def first_of_company(company_id: int) -> int | None:
+    """The company's oldest contact (what opening a company shows), or ``None`` if it has none."""
+    found = Contact.select(Contact.id).where(Contact.company == company_id).order_by(Contact.id).first()
+    return int(found.id) if found else None

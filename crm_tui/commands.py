@@ -1,0 +1,92 @@
+"""The command palette (``ctrl+p``): the app's commands, and a search of leads, contacts, companies, deals.
+
+The record search runs the full-text index in a thread worker with a limit, for every keystroke; nothing
+is preloaded, so the palette opens as fast on a million leads as on ten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from crm_tui.services import search as search_service
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+KIND_LABELS = {"lead": "Lead", "contact": "Contact", "company": "Company", "deal": "Deal"}
+
+
+class CrmCommands(Provider):
+    """Switch areas, add a lead, search; plus the actions of the screen underneath (screen-aware)."""
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        app = self.crm
+        items: list[tuple[str, Callable[[], Any], str]] = [
+            (f"{app.t('mode.leads')}: lead inbox", partial(app.switch_mode, "leads"), "1"),
+            (f"{app.t('mode.deals')}: deal kanban", partial(app.switch_mode, "deals"), "2"),
+            (f"{app.t('mode.contacts')}: contact list", partial(app.switch_mode, "contacts"), "3"),
+            (f"{app.t('mode.tasks')}: task queue", partial(app.switch_mode, "tasks"), "4"),
+            (f"{app.t('mode.reports')}: reports", partial(app.switch_mode, "reports"), "5"),
+            (f"{app.t('app.search')}: leads, contacts, companies, deals", app.action_search, "/"),
+            (f"{app.t('inbox.new')}…", self._new_lead, "n in the inbox"),
+            (f"{app.t('app.help')}: keys of this screen", app.action_help, "?"),
+        ]
+        screen = self.screen
+        for key, bindings in screen._bindings.key_to_bindings.items():
+            for binding in bindings:
+                if binding.description and binding.show:
+                    action = binding.action
+                    items.append(
+                        (
+                            f"{binding.description} ({type(screen).__name__.removesuffix('Screen')})",
+                            partial(screen.run_action, action),
+                            binding.tooltip or key,
+                        )
+                    )
+        return items
+
+    async def _new_lead(self) -> None:
+        app = self.crm
+        await app.switch_mode("leads")
+        await app.screen.run_action("new_lead")
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class RecordSearch(Provider):
+    """Records whose name, company, e-mail or phone contains what was typed; the chosen one opens."""
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    async def search(self, query: str) -> Hits:
+        text = query.strip()
+        if len(text) < 2:
+            return
+        hits = await self.crm.run_db(search_service.search, text, limit=20)
+        for rank, hit in enumerate(hits):
+            label = f"{KIND_LABELS.get(hit.kind, hit.kind)}: {hit.label}"
+            yield Hit(
+                0.9 - rank * 0.01,
+                label,
+                partial(self.crm.open_record, hit.kind, hit.id),
+                help=hit.detail or None,
+            )

@@ -1,0 +1,125 @@
+"""The contact list (mode ``3``): newest first, paged through the database; ``enter`` opens the card."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from crm_tui.services import clock, contacts
+from crm_tui.services.validation import format_phone
+from crm_tui.services.views import ContactRow
+from crm_tui.widgets.paged_table import PagedTable
+
+if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
+
+
+def fetch_contacts(owner_id: int | None, after: int | None, limit: int) -> list[ContactRow]:
+    return contacts.list_page(after_id=after, owner_id=owner_id, limit=limit)
+
+
+class ContactListScreen(Screen[None]):
+    """Contacts: name, company, phone, e-mail, owner, since. ``/`` searches every field."""
+
+    CSS_PATH = "contacts.tcss"
+    BINDINGS = [
+        Binding("enter", "open_contact", "Open", id="contacts.open", tooltip="The contact card"),
+        Binding("m", "toggle_mine", "Mine/all", id="contacts.mine", tooltip="My contacts or everyone's"),
+        Binding("r", "reload", "Reload", id="contacts.reload", tooltip="Load the list again"),
+    ]
+
+    mine: reactive[bool] = reactive(False, init=False)
+    """Only contacts I own."""
+
+    @property
+    def crm(self) -> CrmApp:
+        return cast("CrmApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        from crm_tui.app import translate_bindings
+
+        translate_bindings(self, self.crm.lang)
+        t = self.crm.t
+        yield Header()
+        yield Static("", id="contacts-summary")
+        yield PagedTable[ContactRow](
+            [
+                (t("contacts.col.name"), 24),
+                (t("contacts.col.company"), 20),
+                (t("contacts.col.phone"), 16),
+                (t("contacts.col.email"), 24),
+                (t("contacts.col.owner"), 14),
+                (t("contacts.col.since"), 6),
+            ],
+            key_of=lambda row: row.id,
+            render=self.render_contact,
+            id="contacts",
+        )
+        yield Static(t("contacts.empty"), id="contacts-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        table = self.table
+        if table.fetch is not None and table.first_page_index == 0:
+            self.action_reload()
+
+    @property
+    def table(self) -> PagedTable[ContactRow]:
+        return cast("PagedTable[ContactRow]", self.query_one("#contacts", PagedTable))
+
+    def action_reload(self) -> None:
+        self.table.load(partial(fetch_contacts, self.crm.user_id if self.mine else None))
+        self.show_summary()
+
+    def watch_mine(self) -> None:
+        self.action_reload()
+
+    def action_toggle_mine(self) -> None:
+        self.mine = not self.mine
+
+    def show_summary(self) -> None:
+        t = self.crm.t
+        who = t("filter.mine") if self.mine else t("filter.everyone")
+        self.query_one("#contacts-summary", Static).update(
+            f"{t('contacts.title')} · {who} [m] · / {t('app.search')}"
+        )
+
+    def render_contact(self, row: ContactRow) -> list[str | Text]:
+        return [
+            _cut(row.name, 24),
+            _cut(row.company_name or "—", 20),
+            format_phone(row.phone) if row.phone else "—",
+            _cut(row.email or "—", 24),
+            _cut(row.owner_name or "—", 14),
+            clock.age(row.created_at, self.crm.now()),
+        ]
+
+    @on(PagedTable.Loaded, "#contacts")
+    def loaded(self, event: PagedTable.Loaded) -> None:
+        self.set_class(event.count == 0 and not self.mine, "-empty")
+
+    @on(PagedTable.RowChosen, "#contacts")
+    async def chosen(self, event: PagedTable.RowChosen) -> None:
+        await self.crm.open_contact(event.row.id)
+
+    async def action_open_contact(self) -> None:
+        row = self.table.current()
+        if row is None:
+            self.notify("No contact here", severity="warning")
+            return
+        await self.crm.open_contact(row.id)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

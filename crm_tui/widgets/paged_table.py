@@ -1,0 +1,234 @@
+"""A DataTable that holds only a window of rows, fetched page by page with keyset queries.
+
+The built-in DataTable measures every row it is given (12.7 s and +116 MB at 100k rows), so this widget
+never hands it more than ``max_pages`` pages. Give it ``fetch(after_key, limit) -> rows`` (newest first,
+``after_key=None`` for the first page) and ``key_of(row)``; it remembers where each page began, loads
+the next page as the cursor nears the bottom, drops the top page when the window is full, and loads
+it back as the cursor returns. Every fetch runs in a thread worker with its own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from crm_tui.data.db import database
+
+R = TypeVar("R")
+Fetch = Callable[[int | None, int], Sequence[R]]
+Render = Callable[[R], Sequence[str | Text]]
+
+
+@dataclass
+class _Page(Generic[R]):
+    after: int | None
+    rows: list[R]
+
+
+class PagedTable(DataTable[Any], Generic[R]):
+    """Rows of ``R`` from ``fetch``; ``RowChosen`` on enter; ``Loaded`` after every (re)fill."""
+
+    DEFAULT_CSS = """
+    PagedTable { height: 1fr; }
+    PagedTable > .datatable--cursor { text-style: bold; }
+    """
+    BINDINGS = [
+        Binding("enter", "choose", "Open", show=False, id="table.choose"),
+        Binding("home,g", "first", "First", show=False, id="table.first"),
+    ]
+
+    @dataclass
+    class RowChosen(Message):
+        table: PagedTable[Any]
+        row: Any
+
+        @property
+        def control(self) -> PagedTable[Any]:
+            return self.table
+
+    @dataclass
+    class Loaded(Message):
+        table: PagedTable[Any]
+        count: int
+        """Rows in the window now."""
+
+        @property
+        def control(self) -> PagedTable[Any]:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, int | None]],
+        *,
+        key_of: Callable[[R], int],
+        render: Render[R],
+        page_size: int = 50,
+        max_pages: int = 4,
+        id: str | None = None,  # noqa: A002 - Textual's name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id, classes=classes)
+        self.column_specs = list(columns)
+        self.key_of = key_of
+        self.render_row = render
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.fetch: Fetch[R] | None = None
+        self.pages: list[_Page[R]] = []
+        self.first_page_index = 0
+        """Index (in ``boundaries``) of the first page held."""
+        self.boundaries: list[int | None] = []
+        """``after_key`` of every page seen so far, in order: the way back up."""
+        self.exhausted = False
+        self.loading = False
+        self.fresh: set[int] = set()
+        """Keys marked new (live arrivals) until the table is reloaded."""
+        self.generation = 0
+
+    def on_mount(self) -> None:
+        for label, width in self.column_specs:
+            self.add_column(label, width=width)
+
+    # -- what the screen calls ----------------------------------------------------------------------
+
+    def load(self, fetch: Fetch[R]) -> None:
+        """Show the first page of ``fetch`` (a new filter, a reload)."""
+        self.fetch = fetch
+        self.generation += 1
+        self.pages = []
+        self.boundaries = [None]
+        self.first_page_index = 0
+        self.exhausted = False
+        self.fresh.clear()
+        self._fetch_page(0, self.generation, placement="reset")
+
+    @property
+    def rows_held(self) -> list[R]:
+        return [row for page in self.pages for row in page.rows]
+
+    def current(self) -> R | None:
+        held = self.rows_held
+        if not held or not 0 <= self.cursor_row < len(held):
+            return None
+        return held[self.cursor_row]
+
+    def prepend(self, rows: Sequence[R]) -> None:
+        """Put live arrivals (newest first) on top, marked new; only when the window starts at the top."""
+        if self.first_page_index != 0 or not rows:
+            return
+        known = {self.key_of(r) for r in self.rows_held}
+        fresh = [r for r in rows if self.key_of(r) not in known]
+        if not fresh:
+            return
+        self.fresh.update(self.key_of(r) for r in fresh)
+        if self.pages:
+            self.pages[0].rows[:0] = fresh
+        else:
+            self.pages = [_Page(None, list(fresh))]
+        self._refill(cursor_key=self._cursor_key(), shift=len(fresh) if self.cursor_row > 0 else 0)
+
+    def replace_row(self, row: R) -> None:
+        """Show a changed row in place (after take, convert, disqualify)."""
+        key = self.key_of(row)
+        for page in self.pages:
+            for i, held in enumerate(page.rows):
+                if self.key_of(held) == key:
+                    page.rows[i] = row
+                    self._refill(cursor_key=self._cursor_key())
+                    return
+
+    # -- paging -------------------------------------------------------------------------------------
+
+    def _cursor_key(self) -> int | None:
+        row = self.current()
+        return self.key_of(row) if row is not None else None
+
+    def _fetch_page(self, index: int, generation: int, *, placement: str) -> None:
+        if self.fetch is None:
+            return
+        self.loading = True
+        after = self.boundaries[index]
+        fetch = self.fetch
+        limit = self.page_size
+
+        def work() -> None:
+            with database.connection_context():
+                rows = list(fetch(after, limit))
+            self.app.call_from_thread(self._page_arrived, index, generation, placement, rows)
+
+        self.run_worker(work, thread=True, group="paged-table", exclusive=True, exit_on_error=False)
+
+    def _page_arrived(self, index: int, generation: int, placement: str, rows: list[R]) -> None:
+        self.loading = False
+        if generation != self.generation:
+            return
+        page = _Page(self.boundaries[index], rows)
+        cursor_key = self._cursor_key()
+        if placement == "reset":
+            self.pages = [page]
+            self.first_page_index = index
+            cursor_key = None
+        elif placement == "below":
+            self.pages.append(page)
+            if len(self.pages) > self.max_pages:
+                dropped = self.pages.pop(0)
+                self.first_page_index += 1
+                del dropped
+        else:  # above
+            self.pages.insert(0, page)
+            self.first_page_index = index
+            if len(self.pages) > self.max_pages:
+                self.pages.pop()
+                self.exhausted = False
+        last_index = self.first_page_index + len(self.pages) - 1
+        if index == last_index:
+            if len(rows) < self.page_size:
+                self.exhausted = True
+            elif rows and len(self.boundaries) == index + 1:
+                self.boundaries.append(self.key_of(rows[-1]))
+        self._refill(cursor_key=cursor_key)
+        self.post_message(self.Loaded(self, len(self.rows_held)))
+
+    def _refill(self, *, cursor_key: int | None = None, shift: int = 0) -> None:
+        self.clear(columns=False)
+        target = 0
+        for i, row in enumerate(self.rows_held):
+            key = self.key_of(row)
+            cells = list(self.render_row(row))
+            if key in self.fresh:
+                cells[0] = Text.assemble(("●", "bold green"), cells[0])
+            self.add_row(*cells, key=str(key))
+            if cursor_key is not None and key == cursor_key:
+                target = i
+        if self.row_count:
+            self.move_cursor(row=min(target + shift, self.row_count - 1), animate=False, scroll=True)
+
+    @on(DataTable.RowHighlighted)
+    def _near_edge(self, event: DataTable.RowHighlighted) -> None:
+        if self.loading or self.fetch is None:
+            return
+        margin = min(10, self.page_size // 2)
+        if event.cursor_row >= self.row_count - margin and not self.exhausted:
+            next_index = self.first_page_index + len(self.pages)
+            if next_index < len(self.boundaries):
+                self._fetch_page(next_index, self.generation, placement="below")
+        elif event.cursor_row < margin and self.first_page_index > 0:
+            self._fetch_page(self.first_page_index - 1, self.generation, placement="above")
+
+    def action_choose(self) -> None:
+        row = self.current()
+        if row is not None:
+            self.post_message(self.RowChosen(self, row))
+
+    def action_first(self) -> None:
+        if self.first_page_index > 0 and self.fetch is not None:
+            self.load(self.fetch)
+        elif self.row_count:
+            self.move_cursor(row=0)
