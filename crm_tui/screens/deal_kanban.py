@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 FIRST_PAGE = 30
 NEXT_PAGE = 50
+MIN_COLUMN = 24
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class DealKanbanScreen(Screen[None]):
         super().__init__()
         self.loaded = False
         self.writing = asyncio.Lock()
+        self.active: StageColumn | None = None
 
     @property
     def crm(self) -> CrmApp:
@@ -106,6 +108,7 @@ class DealKanbanScreen(Screen[None]):
         await container.remove_children()
         columns = [StageColumn(c.stage, c.count, c.totals) for c in board.columns]
         await container.mount_all(columns)
+        self.fit_columns()
         for column in columns:
             column.set_deals(board.pages.get(column.stage.id, []), now)
         self.loaded = True
@@ -123,22 +126,41 @@ class DealKanbanScreen(Screen[None]):
         return list(self.query(StageColumn))
 
     def current_column(self) -> StageColumn | None:
-        node = self.focused
-        while node is not None:
-            if isinstance(node, StageColumn):
-                return node
+        """The column the keys act on (kept here, so quick key presses never race a focus change)."""
+        return self.active if self.active is not None and self.active.is_attached else None
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        node: Widget | None = event.widget
+        while node is not None and not isinstance(node, StageColumn):
             node = node.parent if isinstance(node.parent, Widget) else None
-        return None
+        if isinstance(node, StageColumn):
+            self.active = node
 
     def show_summary(self) -> None:
         columns = self.columns()
         open_count = sum(c.count for c in columns if c.stage.kind == "open")
-        stale = "⚠ = idle longer than the stage allows"
         self.query_one("#board-summary", Static).update(
-            f"Pipeline · {open_count} open deals · {stale} · [ ] move · s acts · x lost · enter contact"
+            f"{open_count} open deals · ⚠ idle too long · [ ] move · s acts signed · x lost · enter contact"
         )
+        self.fit_columns()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Share the width among the stages; below 24 cells each, scroll to the focused one instead."""
+        columns = self.columns()
+        if not columns:
+            return
+        width = max(MIN_COLUMN, self.query_one("#board", HorizontalScroll).size.width // len(columns))
+        for column in columns:
+            if column.styles.width is None or column.styles.width.value != width:
+                column.styles.width = width
+                if column.deals and column.now is not None:
+                    column.set_deals(column.deals, column.now, keep=True)
 
     def focus_column(self, column: StageColumn) -> None:
+        self.active = column
         column.cards.focus()
         self.query_one("#board", HorizontalScroll).scroll_to_widget(column, animate=False)
 

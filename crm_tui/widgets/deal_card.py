@@ -25,26 +25,21 @@ def clip(text: str, width: int) -> str:
 
 
 def deal_card(deal: DealRow, now: datetime, stale_days: int, width: int = DEFAULT_WIDTH) -> Content:
-    """Three lines: the title; the company; amount, owner and days in the stage (``⚠`` when stale)."""
+    """Three lines: the title; the company and owner; amount and days in the stage (``⚠`` when stale)."""
     width = max(12, width)
     days = days_in_stage(deal, now)
     stale = is_stale(deal, now, stale_days)
     age = f"{'⚠ ' if stale else ''}{days} d"
     owner = f"@{deal.owner_login}" if deal.owner_login else ""
     money = deal.money
-    room = width - len(money) - len(age) - 3
-    owner = clip(owner, room) if room >= 4 else ""
-    gap = " " * max(1, width - len(money) - len(owner) - len(age) - (1 if owner else 0))
     third = Content.assemble(
         (money, "$text"),
-        gap,
-        (owner + (" " if owner else ""), "$text-muted"),
+        " " * max(1, width - len(money) - len(age)),
         (age, "bold $warning" if stale else "$text-muted"),
     )
-    return Content.assemble(
-        (clip(deal.title, width), "bold"),
-        "\n",
-        (clip(deal.company_name or deal.contact_name or "—", width), "$text-muted"),
-        "\n",
-        third,
+    owner = clip(owner, max(0, width // 2))
+    company = clip(deal.company_name or deal.contact_name or "—", width - len(owner) - 1)
+    second = Content.assemble(
+        (company, "$text-muted"), " " * max(1, width - len(company) - len(owner)), (owner, "$text-muted")
     )
+    return Content.assemble((clip(deal.title, width), "bold"), "\n", second, "\n", third)

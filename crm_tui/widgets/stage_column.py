@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.scalar import Unit
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -28,8 +30,8 @@ class DealList(OptionList):
     """The cards of one column; ``j``/``k`` move like the arrows."""
 
     BINDINGS = [
-        ("j", "cursor_down", "Down"),
-        ("k", "cursor_up", "Up"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
     ]
 
 
@@ -38,8 +40,7 @@ class StageColumn(Vertical):
 
     DEFAULT_CSS = """
     StageColumn {
-        width: 1fr;
-        min-width: 26;
+        width: 30;
         height: 1fr;
         border-right: vkey $panel;
     }
@@ -113,20 +114,24 @@ class StageColumn(Vertical):
         self.query_one(".stage-header", Static).update(self.header_text())
 
     def card_width(self) -> int:
-        width = self.cards.scrollable_content_region.width - 3
-        return width if width > 10 else DEFAULT_WIDTH
+        """The card's text width: the column less its border, the card padding and the scrollbar."""
+        width = self.styles.width
+        if width is None or width.unit != Unit.CELLS:
+            return DEFAULT_WIDTH
+        return max(12, int(width.value) - 5)
 
     def option(self, deal: DealRow) -> Option:
         assert self.now is not None
         card = deal_card(deal, self.now, self.stage.stale_days, self.card_width())
         return Option(card, id=f"deal-{deal.id}")
 
-    def set_deals(self, deals: list[DealRow], now: datetime) -> None:
+    def set_deals(self, deals: list[DealRow], now: datetime, *, keep: bool = False) -> None:
+        at = self.cards.highlighted if keep else None
         self.now = now
         self.deals = list(deals)
         self.cards.set_options([self.option(d) for d in self.deals])
         if self.deals:
-            self.cards.highlighted = 0
+            self.cards.highlighted = min(at or 0, len(self.deals) - 1)
 
     def add_page(self, deals: list[DealRow]) -> None:
         self.loading_more = False
