@@ -29,8 +29,8 @@ from crm_tui.widgets.stage_column import StageColumn
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
-FIRST_PAGE = 30
-NEXT_PAGE = 50
+FIRST_PAGE = 15
+NEXT_PAGE = 30
 MIN_COLUMN = 24
 
 

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 from crm_tui.services.views import DealRow, StageView, format_money
 from crm_tui.widgets.deal_card import DEFAULT_WIDTH, deal_card
 
-MORE_AHEAD = 8  # ask for the next page when the cursor is this close to the last loaded card
+MORE_AHEAD = 5  # ask for the next page when the cursor is this close to the last loaded card
 
 
 def totals_text(totals: dict[str, int]) -> str:
