@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
+from textual.worker import Worker, WorkerState
 
 from crm_tui.data.db import database, open_database
 from crm_tui.i18n import pick_lang
@@ -239,6 +240,13 @@ class CrmApp(App[None]):
         self.latest_lead_id = latest
         self.leads_arrived.publish(message)
         self.screen.post_message(LeadsArrived(message.after_id, message.latest_id))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place for the unexpected: a worker that failed says so instead of failing silently."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            self.notify(message, title=getattr(error, "title", "Error"), severity="error", timeout=10)
 
     # -- global actions -------------------------------------------------------------------------------
 

@@ -126,7 +126,7 @@ class LeadInboxScreen(Screen[None]):
                 (t("inbox.col.phone"), 16),
                 (t("inbox.col.age"), 6),
                 (t("inbox.col.status"), 13),
-                (t("inbox.col.source"), 26),
+                (t("inbox.col.source"), 32),
                 (t("inbox.col.owner"), 12),
             ],
             key_of=lambda row: row.id,
@@ -172,7 +172,7 @@ class LeadInboxScreen(Screen[None]):
             format_phone(row.phone),
             clock.age(row.created_at, self.crm.now()),
             Text(status_name(row.status, lang), style=STATUS_STYLES.get(row.status, "")),
-            _cut(source, 26),
+            _cut(source, 32),
             _cut(row.owner_login or "—", 12),
         ]
 

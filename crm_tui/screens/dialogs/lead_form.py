@@ -30,7 +30,6 @@ class LeadFormDialog(ModalScreen[leads.NewLead | None]):
                                       border: round $primary; background: $surface; padding: 0 1; }
     LeadFormDialog Label { margin-top: 0; color: $text-muted; }
     LeadFormDialog .field-error { color: $error; height: auto; }
-    LeadFormDialog .field-error:blank { display: none; }
     LeadFormDialog Input { height: 3; }
     LeadFormDialog Horizontal { height: auto; align-horizontal: right; }
     LeadFormDialog Button { margin-left: 1; }
@@ -51,6 +50,9 @@ class LeadFormDialog(ModalScreen[leads.NewLead | None]):
             with Horizontal():
                 yield Button(t("form.save", self.lang), variant="primary", id="lead-save")
                 yield Button(t("form.cancel", self.lang), id="lead-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#lead-name", Input).focus()
 
     def value(self, name: str) -> str:
         return self.query_one(f"#lead-{name}", Input).value

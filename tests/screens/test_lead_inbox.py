@@ -1,0 +1,215 @@
+"""The lead inbox (mode 1), driven by keys: what it shows and what the database then holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from crm_tui.app import CrmApp, make_app
+from crm_tui.data.db import database, open_database
+from crm_tui.data.models import Lead
+from crm_tui.services import leads, pipelines, users
+from tests.conftest import NOW, Desk
+
+
+@pytest.fixture(autouse=True)
+def steady(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda _self: None)
+    monkeypatch.setenv("TEXTUAL_ANIMATION", "none")
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
+def app_for(url: str) -> CrmApp:
+    if database.obj is not None:
+        database.close()
+    return make_app(url, clock=lambda: NOW, poll_seconds=0)
+
+
+async def settle(app: CrmApp, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def names(app: CrmApp) -> list[str]:
+    return [row.name for row in app.screen.table.rows_held]  # type: ignore[attr-defined]
+
+
+def cell(app: CrmApp, row: int, column: int) -> str:
+    return str(app.screen.table.get_row_at(row)[column])  # type: ignore[attr-defined]
+
+
+def lead(lead_id: int) -> Lead:
+    with database.connection_context():
+        return Lead.get_by_id(lead_id)
+
+
+def lead_count() -> int:
+    with database.connection_context():
+        return int(Lead.select().count())
+
+
+async def test_inbox_lists_newest_first_with_phone_age_status_and_owner(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert names(app) == ["Пётр Сидоров", "Maria Ivanova", "Иван Смирнов"]
+        assert cell(app, 2, 2) == "+7 916 123-45-67"
+        assert cell(app, 2, 3) == "now"
+        assert cell(app, 2, 4) == "new"
+        assert cell(app, 2, 5) == "yandex / crm для отдела продаж"
+        assert cell(app, 2, 6) == "anna"
+        assert cell(app, 0, 4) == "converted"
+
+
+async def test_empty_desk_says_how_to_start(tmp_path: Path) -> None:
+    app = app_for(str(tmp_path / "fresh" / "crm.db"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        text = str(app.screen.query_one("#inbox-empty", Static).render())
+        assert "Press  n  to add the first lead" in text and "crm demo" in text
+        assert app.screen.has_class("-empty")
+    assert (tmp_path / "fresh" / "crm.db").exists()
+
+
+async def test_new_lead_form_refuses_a_bad_phone_inline_then_saves(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        before = lead_count()
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"Ольга Кузнецова", "enter", *"12", "ctrl+s")
+        await pilot.pause()
+        error = str(app.screen.query_one("#lead-phone-error", Static).render())
+        assert "not a" in error
+        assert lead_count() == before  # nothing saved while the form is invalid
+        phone = app.screen.query_one("#lead-phone", Input)
+        assert phone.has_focus
+        phone.value = ""
+        await pilot.press(*"+7 999 111 22 33", "ctrl+s")
+        await settle(app, pilot)
+        assert names(app)[0] == "Ольга Кузнецова"
+        assert "●" in cell(app, 0, 0)  # marked new
+    assert lead_count() == before + 1
+    with database.connection_context():
+        saved = Lead.get(Lead.name == "Ольга Кузнецова")
+    assert saved.phone == "+79991112233" and saved.status == "new"
+
+
+async def test_disqualify_asks_the_reason_and_escape_changes_nothing(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down")  # Иван Смирнов, the oldest
+        await settle(app, pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert lead(desk.new_lead_id).status == "new"
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")  # an empty reason is refused in the dialog
+        await pilot.pause()
+        assert "reason is required" in str(app.screen.query_one("#reason-error", Static).render())
+        await pilot.press(*"no budget", "enter")
+        await settle(app, pilot)
+        assert cell(app, 2, 4) == "disqualified"
+    closed = lead(desk.new_lead_id)
+    assert closed.status == "disqualified" and closed.disqualify_reason == "no budget"
+
+
+async def test_convert_opens_the_new_contact_card(desk: Desk) -> None:
+    from crm_tui.screens.contact_card import ContactCardScreen
+
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down")  # Maria Ivanova, qualified
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        converted = lead(desk.qualified_lead_id)
+        assert converted.status == "converted" and app.screen.contact_id == converted.contact_id
+
+
+async def test_convert_of_a_closed_lead_is_refused(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")  # Пётр Сидоров is converted already
+        await settle(app, pilot)
+        assert any("only a qualified lead" in n.message for n in app._notifications)
+        assert type(app.screen).__name__ == "LeadInboxScreen"
+
+
+async def test_duplicate_is_flagged_and_one_key_away(desk: Desk) -> None:
+    with database.connection_context():
+        twin = leads.register(leads.NewLead("Ваня", "+7 916 123 45 67"), by=desk.admin_id, now=NOW)
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        assert names(app)[0] == "Ваня" and "⚠" in cell(app, 0, 0)
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        assert app.screen.lead_id == desk.new_lead_id  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.press("home", "x")
+        for _ in range(50):  # the dialog opens once the match is looked up (a worker awaits the dialog)
+            if type(app.screen).__name__ == "ReasonDialog":
+                break
+            await pilot.pause()
+        reason = app.screen.query_one("#reason", Input)
+        assert reason.value.startswith(f"Duplicate of lead #{desk.new_lead_id}")
+        await pilot.press("enter")
+        await settle(app, pilot)
+    assert lead(twin.id).status == "disqualified"
+
+
+async def test_leads_from_another_process_appear_marked_new(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(app, pilot)
+        other = open_database(desk.db_url, migrate=False)  # as the CLI would: its own connection
+        with other.connection_context():
+            leads.register(leads.NewLead("С сайта", "+7 901 000 00 01", utm_source="site"), by=None, now=NOW)
+        app.poll_leads()  # what the 2-second timer does
+        await settle(app, pilot)
+        assert names(app)[0] == "С сайта" and "●" in cell(app, 0, 0)
+        assert len(names(app)) == 4
+
+
+async def test_pages_through_the_database_and_filters(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = open_database(url)
+    with db.connection_context():
+        users.ensure_default(NOW)
+        pipelines.ensure_default()
+        for i in range(130):
+            new = leads.NewLead(f"Lead {i:03d}", f"+7 916 200-{i // 100:02d}-{i % 100:02d}")
+            row = leads.register(new, by=1, now=NOW)
+            if i % 10 == 0:
+                leads.take(row.id, by=1, now=NOW)
+    app = app_for(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        assert table.row_count == 50  # one page, never the whole table
+        for _ in range(6):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+        assert table.row_count == 130 and table.exhausted
+        await pilot.press("end")
+        await settle(app, pilot)
+        assert table.current().name == "Lead 000"
+        await pilot.press("s", "s", "s")  # all -> open -> new -> in work
+        await settle(app, pilot)
+        assert [r.status for r in table.rows_held] == ["in_work"] * 13
+        assert "in work" in str(app.screen.query_one("#inbox-summary", Static).render())
