@@ -1,0 +1,117 @@
+"""The shell: mode keys, help, search, the palette, the contact list and the Russian UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from crm_tui.app import CrmApp, make_app
+from crm_tui.data.db import database
+from tests.conftest import NOW, Desk
+
+
+@pytest.fixture(autouse=True)
+def steady(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda _self: None)
+    monkeypatch.setenv("TEXTUAL_ANIMATION", "none")
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
+def app_for(url: str, lang: str | None = None) -> CrmApp:
+    database.close()
+    return make_app(url, clock=lambda: NOW, poll_seconds=0, lang=lang)
+
+
+async def settle(app: CrmApp, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_mode_keys_switch_areas_and_keep_each_stack(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        seen = []
+        for key in "23451":
+            await pilot.press(key)
+            await settle(app, pilot)
+            seen.append(type(app.screen).__name__)
+        assert seen[0] == "DealKanbanScreen" and seen[1] == "ContactListScreen"
+        assert seen[2] == "TaskQueueScreen" and seen[4] == "LeadInboxScreen"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        await pilot.press("2", "1")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"  # still there after a trip to the kanban
+
+
+async def test_help_lists_the_keys_of_the_current_screen(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        described = {d for _k, d, _t in app.screen.rows}  # type: ignore[attr-defined]
+        assert {"New lead", "Disqualify", "Leads", "Search", "Quit"} <= described
+        await pilot.press("1")  # a dialog keeps the keys
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "LeadInboxScreen"
+
+
+async def test_search_finds_as_you_type_and_opens_the_record(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"вектор")
+        await settle(app, pilot)
+        kinds = [h.kind for h in app.screen.hits]  # type: ignore[attr-defined]
+        assert "contact" in kinds and "company" in kinds
+        await pilot.press("slash")
+        await pilot.press("escape", "slash", *"916 123")
+        await settle(app, pilot)
+        assert [(h.kind, h.id) for h in app.screen.hits] == [("lead", desk.new_lead_id)]  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+
+
+async def test_palette_searches_records_and_opens_the_lead(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p", *"Сидоров")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"  # the newest record first: the lead
+        assert app.screen.lead_id == desk.converted_lead_id  # type: ignore[attr-defined]
+
+
+async def test_contact_list_opens_the_card(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ContactCardScreen"
+
+
+async def test_russian_ui(desk: Desk) -> None:
+    app = app_for(desk.db_url, lang="ru")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.t("mode.leads") == "Лиды"
+        descriptions = {b.binding.description for b in app.active_bindings.values()}
+        assert {"Новый лид", "Лиды", "Поиск"} <= descriptions
