@@ -92,7 +92,7 @@ class ContactListScreen(Screen[None]):
         t = self.crm.t
         who = t("filter.mine") if self.mine else t("filter.everyone")
         self.query_one("#contacts-summary", Static).update(
-            f"{t('contacts.title')} · {who} [m] · / {t('app.search')}"
+            f"{t('contacts.title')} · {who} (m) · / {t('app.search')}"
         )
 
     def render_contact(self, row: ContactRow) -> list[str | Text]:

@@ -197,9 +197,9 @@ class LeadInboxScreen(Screen[None]):
         source = self.source or t("filter.all")
         parts = [
             t("inbox.title"),
-            f"{t('inbox.status').lower()}: {status} [s]",
-            f"{t('inbox.source').lower()}: {source} [o]",
-            f"{who} [m]",
+            f"{t('inbox.status').lower()}: {status} (s)",
+            f"{t('inbox.source').lower()}: {source} (o)",
+            f"{who} (m)",
         ]
         self.query_one("#inbox-summary", Static).update(" · ".join(parts))
 
