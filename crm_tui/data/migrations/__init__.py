@@ -42,22 +42,30 @@ def latest_version() -> int:
     return all_migrations()[-1].version
 
 
-def current_version(db: Database) -> int:
+def applied_versions(db: Database) -> set[int]:
     if not db.table_exists(SchemaVersion._meta.table_name):
-        return 0
-    row = SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).first()
-    return row.version if row else 0
+        return set()
+    with db.bind_ctx([SchemaVersion]):
+        return {version for (version,) in SchemaVersion.select(SchemaVersion.version).tuples()}
+
+
+def current_version(db: Database) -> int:
+    return max(applied_versions(db), default=0)
 
 
 def upgrade(db: Database, *, target: int | None = None) -> list[int]:
-    """Apply every migration above the database's version (up to ``target``); return those applied."""
+    """Apply every migration the database has not recorded (up to ``target``); return those applied.
+
+    A step is skipped only when ``schema_version`` records it, not because a higher one is recorded, so a
+    file that was upgraded before a lower-numbered step existed still gets that step.
+    """
     db.create_tables([SchemaVersion], safe=True)
-    done = current_version(db)
+    done = applied_versions(db)
     applied: list[int] = []
     for step in all_migrations():
-        if step.version <= done or (target is not None and step.version > target):
+        if step.version in done or (target is not None and step.version > target):
             continue
-        with db.atomic():
+        with db.atomic(), db.bind_ctx([SchemaVersion]):
             step.apply(db)
             SchemaVersion.create(version=step.version, applied_at=utcnow())
         applied.append(step.version)
