@@ -17,8 +17,6 @@ never leaks into one, and ``XDG_DATA_HOME`` points into ``tmp_path``: the defaul
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +27,7 @@ from peewee import Database
 
 from crm_tui.data.db import database, is_sqlite, open_database
 from crm_tui.services import deals, leads, pipelines, users
+from tests.desk_fixtures import PG_URL, postgres_url
 
 NOW = datetime(2026, 3, 2, 9, 0, 0)  # naive UTC: a Monday morning
 CRM_ENV = ("CRM_DB", "CRM_USER", "CRM_LANG", "CRM_PHONE_REGION", "CRM_REMIND_EVERY")
@@ -75,26 +74,11 @@ def db(db_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    server = os.environ.get("CRM_TEST_PG_URL", "")
-    if not server:
+    """A fresh database on the PostgreSQL server named by ``CRM_TEST_PG_URL``, dropped afterwards."""
+    if not PG_URL:
         pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, _, _ = server.rpartition("/")
-    name = f"crm_t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        if database.obj is not None and not database.is_closed():
-            database.close()
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with postgres_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,61 +6,24 @@ gets a fresh database on it.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from peewee import Database
 
 from crm_tui.data import migrations
-from crm_tui.data.db import database, open_database
-from crm_tui.services import deals, leads, pipelines, search, tasks, users
+from crm_tui.services import deals, leads, search, tasks, users
 from crm_tui.services.errors import NeedsReason, RuleViolation
 
 NOW = datetime(2026, 11, 27, 10, 0)
-PG_URL = os.environ.get("CRM_TEST_PG_URL", "")
 
 
-def _pg_database() -> Iterator[str]:
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, _, _ = PG_URL.rpartition("/")
-    name = f"crm_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_URL)
-    admin.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        if database.obj is not None and not database.is_closed():
-            database.close()
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = str(tmp_path / "crm.db")
-        urls: Iterator[str] = iter([url])
-    else:
-        if not PG_URL:
-            pytest.skip("CRM_TEST_PG_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
-        urls = _pg_database()
-    url = next(urls)
-    opened = open_database(url)
-    with opened.connection_context():
-        users.ensure_default(NOW)
-        pipelines.ensure_default()
-        yield opened
-    for _ in urls:  # run the generator's cleanup
-        pass
+@pytest.fixture
+def db(any_db: Database) -> Iterator[Database]:
+    """Each test here runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    with any_db.connection_context():
+        yield any_db
 
 
 def _admin() -> int:
