@@ -34,6 +34,27 @@ NEXT_PAGE = 30
 MIN_COLUMN = 24
 
 
+class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
+    """The row of columns. It holds the focus for the whole board and sends the cursor keys to the
+    active column's cards (``j``/``k`` move like the arrows)."""
+
+    BINDINGS = [
+        Binding("down,j", "cards('cursor_down')", "Down", show=False),
+        Binding("up,k", "cards('cursor_up')", "Up", show=False),
+        Binding("home", "cards('first')", "First", show=False),
+        Binding("end", "cards('last')", "Last", show=False),
+        Binding("pagedown", "cards('page_down')", "Page down", show=False),
+        Binding("pageup", "cards('page_up')", "Page up", show=False),
+        Binding("enter", "cards('select')", "Open", show=False),
+    ]
+
+    def action_cards(self, name: str) -> None:
+        screen = self.screen
+        column = screen.current_column() if isinstance(screen, DealKanbanScreen) else None
+        if column is not None:
+            getattr(column.cards, f"action_{name}")()
+
+
 @dataclass(frozen=True)
 class Board:
     columns: list[StageTotals]
@@ -82,7 +103,7 @@ class DealKanbanScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the pipeline…", id="board-summary")
-        yield HorizontalScroll(id="board", can_focus=False)
+        yield KanbanBoard(id="board")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -104,7 +125,7 @@ class DealKanbanScreen(Screen[None]):
             self.notify(error.message, title=error.title, severity="error")
             return
         now = self.crm.now()
-        container = self.query_one("#board", HorizontalScroll)
+        container = self.query_one("#board", KanbanBoard)
         await container.remove_children()
         columns = [StageColumn(c.stage, c.count, c.totals) for c in board.columns]
         await container.mount_all(columns)
@@ -129,12 +150,12 @@ class DealKanbanScreen(Screen[None]):
         """The column the keys act on (kept here, so quick key presses never race a focus change)."""
         return self.active if self.active is not None and self.active.is_attached else None
 
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+    def on_click(self, event: events.Click) -> None:
         node: Widget | None = event.widget
         while node is not None and not isinstance(node, StageColumn):
             node = node.parent if isinstance(node.parent, Widget) else None
-        if isinstance(node, StageColumn):
-            self.active = node
+        if isinstance(node, StageColumn) and node is not self.current_column():
+            self.focus_column(node)
 
     def show_summary(self) -> None:
         columns = self.columns()
@@ -152,7 +173,7 @@ class DealKanbanScreen(Screen[None]):
         columns = self.columns()
         if not columns:
             return
-        width = max(MIN_COLUMN, self.query_one("#board", HorizontalScroll).size.width // len(columns))
+        width = max(MIN_COLUMN, self.query_one("#board", KanbanBoard).size.width // len(columns))
         for column in columns:
             if column.styles.width is None or column.styles.width.value != width:
                 column.styles.width = width
@@ -160,9 +181,17 @@ class DealKanbanScreen(Screen[None]):
                     column.set_deals(column.deals, column.now, keep=True)
 
     def focus_column(self, column: StageColumn) -> None:
-        self.active = column
-        column.cards.focus()
-        self.query_one("#board", HorizontalScroll).scroll_to_widget(column, animate=False)
+        """Make ``column`` the one the keys act on: a class on it, the focus stays on the board."""
+        if self.active is not column:
+            if self.active is not None:
+                self.active.remove_class("-active")
+            self.active = column
+        column.add_class("-active")
+        board = self.query_one("#board", KanbanBoard)
+        if not board.has_focus:
+            board.focus()
+        board.scroll_to_widget(column, animate=False)
+        self.call_later(self.scroll_to_center, column.cards, origin_visible=True)  # as a focus change would
 
     @on(StageColumn.NeedMore)
     def more_deals(self, event: StageColumn.NeedMore) -> None:

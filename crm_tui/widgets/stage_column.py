@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.css.scalar import Unit
@@ -26,13 +25,10 @@ def totals_text(totals: dict[str, int]) -> str:
     return " + ".join(format_money(amount, currency) for currency, amount in sorted(totals.items()))
 
 
-class DealList(OptionList):
-    """The cards of one column; ``j``/``k`` move like the arrows."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+class DealList(OptionList, can_focus=False):
+    """The cards of one column. It never takes the focus: the board keeps it and sends the keys to the
+    active column, so moving between columns changes a CSS class instead of the focused widget (a focus
+    change rebuilds the footer's key list)."""
 
 
 class StageColumn(Vertical):
@@ -50,7 +46,7 @@ class StageColumn(Vertical):
         background: $panel;
         color: $text;
     }
-    StageColumn:focus-within > .stage-header {
+    StageColumn.-active > .stage-header {
         background: $primary 40%;
         text-style: bold;
     }
@@ -62,6 +58,15 @@ class StageColumn(Vertical):
     }
     StageColumn > DealList > .option-list--option {
         padding: 0 1;
+    }
+    StageColumn.-active > DealList {
+        border: tall $border;
+        background-tint: $foreground 5%;
+    }
+    StageColumn.-active > DealList > .option-list--option-highlighted {
+        color: $block-cursor-foreground;
+        background: $block-cursor-background;
+        text-style: $block-cursor-text-style;
     }
     StageColumn.-closed > .stage-header {
         color: $text-muted;
