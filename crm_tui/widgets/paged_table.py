@@ -40,7 +40,7 @@ class PagedTable(DataTable[Any], Generic[R]):
     PagedTable > .datatable--cursor { text-style: bold; }
     """
     BINDINGS = [
-        Binding("enter", "choose", "Open", show=False, id="table.choose"),
+        Binding("enter", "choose", "Open", id="table.choose"),
         Binding("home,g", "first", "First", show=False, id="table.first"),
     ]
 
