@@ -22,8 +22,12 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def settle(pilot: Any) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for the loads and for the focus to land (the footer shows the focused widget's keys)."""
+    for _ in range(40):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if pilot.app.focused is not None:
+            break
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
