@@ -9,7 +9,7 @@ from peewee import JOIN
 from crm_tui.data import search as index
 from crm_tui.data.models import Company, Contact, Deal, Lead
 from crm_tui.services.validation import format_phone
-from crm_tui.services.views import SearchHit
+from crm_tui.services.views import SearchHit, format_money
 
 
 def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) -> list[SearchHit]:
@@ -41,7 +41,5 @@ def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) ->
         for r in Deal.select(Deal.id, Deal.title, Deal.amount, Deal.currency).where(
             Deal.id.in_(by_kind["deal"])
         ):
-            from crm_tui.services.views import format_money
-
             labels[("deal", r.id)] = (r.title, format_money(r.amount, r.currency))
     return [SearchHit(kind, rid, *labels[(kind, rid)]) for kind, rid in found if (kind, rid) in labels]
