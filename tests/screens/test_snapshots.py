@@ -23,13 +23,14 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def settle(pilot: Any) -> None:
     """Wait for the loads and for the focus to land (the footer shows the focused widget's keys)."""
-    for _ in range(40):
+    for _ in range(100):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if pilot.app.focused is not None:
             break
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(5):  # the footer rebuilds its keys for the new focus a few messages later
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
 
 
 def app_for(url: str) -> Any:
