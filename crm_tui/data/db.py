@@ -22,6 +22,11 @@ SQLITE_PRAGMAS: dict[str, object] = {
     "temp_store": "memory",
 }
 
+# Every transaction takes the write lock when it begins. A deferred one that reads and then writes
+# cannot wait for the lock: once another process has committed since its read, SQLite answers
+# "database is locked" at once, whatever the busy timeout. Taking the lock first makes it wait.
+SQLITE_LOCK_TYPE = "IMMEDIATE"
+
 ENV_DB = "CRM_DB"
 
 
@@ -58,7 +63,9 @@ def connect_url(url: str) -> Database:
         path = url.split("://", 1)[1].lstrip("/")
         if path and path != ":memory:":
             Path("/" + path).parent.mkdir(parents=True, exist_ok=True)
-        return connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, check_same_thread=False)
+        return connect(
+            url, pragmas=SQLITE_PRAGMAS, timeout=10, check_same_thread=False, lock_type=SQLITE_LOCK_TYPE
+        )
     return connect(url)
 
 

@@ -40,7 +40,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from crm_tui.data.db import SQLITE_PRAGMAS, database, is_sqlite, open_database
+from crm_tui.data.db import SQLITE_LOCK_TYPE, SQLITE_PRAGMAS, database, is_sqlite, open_database
 from crm_tui.data.models import utcnow
 from crm_tui.services import intake
 from crm_tui.services.errors import CrmError, InvalidInput, NotFound
@@ -169,7 +169,9 @@ def _open(db_url: str, busy_timeout: float) -> Database:
         return opened
     opened.close()
     pragmas = {**SQLITE_PRAGMAS, "busy_timeout": max(1, int(busy_timeout * 1000))}
-    writer_db = SqliteDatabase(opened.database, pragmas=pragmas, check_same_thread=False)
+    writer_db = SqliteDatabase(
+        opened.database, pragmas=pragmas, check_same_thread=False, lock_type=SQLITE_LOCK_TYPE
+    )
     database.initialize(writer_db)
     return writer_db
 
