@@ -87,7 +87,9 @@ class PagedTable(DataTable[Any], Generic[R]):
         self.boundaries: list[int | None] = []
         """``after_key`` of every page seen so far, in order: the way back up."""
         self.exhausted = False
-        self.loading = False
+        self.fetching = False
+        """A page is on its way. Not Textual's ``loading``: that would hide the rows and make the table
+        unfocusable while a page loads, so a screen opening on it would come up with nothing focused."""
         self.fresh: set[int] = set()
         """Keys marked new (live arrivals) until the table is reloaded."""
         self.generation = 0
@@ -153,7 +155,7 @@ class PagedTable(DataTable[Any], Generic[R]):
     def _fetch_page(self, index: int, generation: int, *, placement: str) -> None:
         if self.fetch is None:
             return
-        self.loading = True
+        self.fetching = True
         after = self.boundaries[index]
         fetch = self.fetch
         limit = self.page_size
@@ -166,7 +168,7 @@ class PagedTable(DataTable[Any], Generic[R]):
         self.run_worker(work, thread=True, group="paged-table", exclusive=True, exit_on_error=False)
 
     def _page_arrived(self, index: int, generation: int, placement: str, rows: list[R]) -> None:
-        self.loading = False
+        self.fetching = False
         if generation != self.generation:
             return
         page = _Page(self.boundaries[index], rows)
@@ -212,7 +214,7 @@ class PagedTable(DataTable[Any], Generic[R]):
 
     @on(DataTable.RowHighlighted)
     def _near_edge(self, event: DataTable.RowHighlighted) -> None:
-        if self.loading or self.fetch is None:
+        if self.fetching or self.fetch is None:
             return
         margin = min(10, self.page_size // 2)
         if event.cursor_row >= self.row_count - margin and not self.exhausted:

@@ -67,6 +67,33 @@ async def test_inbox_lists_newest_first_with_phone_age_status_and_owner(desk: De
         assert cell(app, 0, 4) == "converted"
 
 
+async def test_inbox_comes_up_with_the_list_focused_while_its_first_page_loads(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from crm_tui.screens import lead_inbox
+
+    page_may_come = threading.Event()
+    real_fetch = lead_inbox.fetch_leads
+
+    def slow_fetch(*args: Any) -> Any:
+        page_may_come.wait(10)  # a slow disk or a remote database
+        return real_fetch(*args)
+
+    monkeypatch.setattr(lead_inbox, "fetch_leads", slow_fetch)
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        assert app.focused is app.screen.table  # type: ignore[attr-defined]
+        page_may_come.set()
+        await settle(app, pilot)
+        await pilot.press("down", "down", "enter")  # no click or tab needed first
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        assert "Иван Смирнов" in str(app.screen.query_one("#lead-header", Static).render())
+
+
 async def test_empty_desk_says_how_to_start(tmp_path: Path) -> None:
     app = app_for(str(tmp_path / "fresh" / "crm.db"))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -10,7 +10,6 @@ from textual.widgets import Input
 
 from crm_tui.app import make_app
 from crm_tui.data.db import database
-from crm_tui.widgets.paged_table import PagedTable
 from tests.conftest import NOW, Desk
 
 
@@ -29,9 +28,6 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
         if pilot.app.focused is not None:
             break
-    tables = pilot.app.screen.query(PagedTable)
-    if tables and pilot.app.focused is not tables.first():  # the picture shows the list focused
-        tables.first().focus()
     for _ in range(5):  # the footer rebuilds its keys for the new focus a few messages later
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.02)
