@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
@@ -30,6 +28,7 @@ from crm_tui.messages import LeadsArrived
 from crm_tui.services import clock as clock_service
 from crm_tui.services import leads, pipelines, users
 from crm_tui.services.views import UserView
+from crm_tui.widgets.app_bound import translate_bindings
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -74,17 +73,6 @@ def _reports() -> Screen[Any]:
 
 
 MODE_KEYS = {"1": "leads", "2": "deals", "3": "contacts", "4": "tasks", "5": "reports"}
-
-
-def translate_bindings(node: DOMNode, lang: str) -> None:
-    """Show binding descriptions in ``lang``: a binding with id ``x`` takes the text of i18n key ``x``."""
-    if lang == "en":
-        return
-    for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            replace(b, description=translate(b.id, lang)) if b.id and translate(b.id, lang) != b.id else b
-            for b in bindings
-        ]
 
 
 class CrmApp(App[None]):

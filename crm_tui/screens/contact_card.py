@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,10 +29,11 @@ from crm_tui.services import clock, contacts, interactions
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactCard, InteractionRow, TaskRow
+from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 TIMELINE_PAGE = 50
 
@@ -91,7 +92,7 @@ def tasks_content(card: ContactCard, now: datetime) -> Content:
     return Content.assemble(*parts)
 
 
-class ContactCardScreen(Screen[None]):
+class ContactCardScreen(AppBound, Screen[None]):
     """One contact (``self.contact_id``); ``escape`` goes back to where it was opened from."""
 
     CSS_PATH = "contact_card.tcss"
@@ -108,10 +109,6 @@ class ContactCardScreen(Screen[None]):
         super().__init__()
         self.contact_id = contact_id
         self.card: ContactCard | None = None
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -16,17 +16,18 @@ from textual.widgets import Footer, Header, Static
 from crm_tui.services import clock, contacts
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactRow
+from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.paged_table import PagedTable
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 
 def fetch_contacts(owner_id: int | None, after: int | None, limit: int) -> list[ContactRow]:
     return contacts.list_page(after_id=after, owner_id=owner_id, limit=limit)
 
 
-class ContactListScreen(Screen[None]):
+class ContactListScreen(AppBound, Screen[None]):
     """Contacts: name, company, phone, e-mail, owner, since. ``/`` searches every field."""
 
     CSS_PATH = "contacts.tcss"
@@ -39,14 +40,7 @@ class ContactListScreen(Screen[None]):
     mine: reactive[bool] = reactive(False, init=False)
     """Only contacts I own."""
 
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
-
     def compose(self) -> ComposeResult:
-        from crm_tui.app import translate_bindings
-
-        translate_bindings(self, self.crm.lang)
         t = self.crm.t
         yield Header()
         yield Static("", id="contacts-summary")

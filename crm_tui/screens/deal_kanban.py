@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -24,17 +24,18 @@ from crm_tui.services import deals
 from crm_tui.services.errors import CrmError, NeedsReason, RuleViolation
 from crm_tui.services.views import DealRow
 from crm_tui.services.views import StageColumn as StageTotals
+from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.stage_column import StageColumn
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 FIRST_PAGE = 15
 NEXT_PAGE = 30
 MIN_COLUMN = 24
 
 
-class KanbanBoard(HorizontalScroll, can_focus=True, inherit_bindings=False):
+class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=False):
     """The row of columns. It holds the focus for the whole board and sends the cursor keys to the
     active column's cards (``j``/``k`` move like the arrows)."""
 
@@ -69,7 +70,7 @@ def load_board(first_page: int = FIRST_PAGE) -> Board:
     return Board(columns, pages)
 
 
-class DealKanbanScreen(Screen[None]):
+class DealKanbanScreen(AppBound, Screen[None]):
     """Deals by stage. ``[``/``]`` move the selected deal back/forward, ``enter`` opens its contact."""
 
     CSS_PATH = "deal_kanban.tcss"
@@ -91,10 +92,6 @@ class DealKanbanScreen(Screen[None]):
         self.loaded = False
         self.writing = asyncio.Lock()
         self.active: StageColumn | None = None
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def who(self) -> dict[str, Any]:
         """Who acts and when: every rule gets the app's user and clock."""

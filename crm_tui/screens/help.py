@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crm_tui.widgets.app_bound import AppBound
+
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
@@ -37,7 +39,7 @@ def screen_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AppBound, ModalScreen[None]):
     """A table of the keys; ``escape`` or ``?`` closes it."""
 
     BINDINGS = [
@@ -56,10 +58,6 @@ class HelpScreen(ModalScreen[None]):
         self.rows = screen_bindings(screen)
         self.screen_name = type(screen).__name__
 
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
-
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"[b]{self.crm.t('help.title')}[/b]", id="help-title")
@@ -74,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class PlaceholderScreen(Screen[None]):
+class PlaceholderScreen(AppBound, Screen[None]):
     """A mode whose screen is not there yet: it says what will come, and the shell keys still work."""
 
     DEFAULT_CSS = """

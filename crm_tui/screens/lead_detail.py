@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,9 +23,10 @@ from crm_tui.services import clock, interactions, leads, tasks
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def load_lead(lead_id: int) -> LeadPage:
     )
 
 
-class LeadDetailScreen(Screen[None]):
+class LeadDetailScreen(AppBound, Screen[None]):
     CSS_PATH = "lead_inbox.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="lead.back", tooltip="Back to the list"),
@@ -62,14 +63,7 @@ class LeadDetailScreen(Screen[None]):
         self.lead_id = lead_id
         self.page: LeadPage | None = None
 
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
-
     def compose(self) -> ComposeResult:
-        from crm_tui.app import translate_bindings
-
-        translate_bindings(self, self.crm.lang)
         t = self.crm.t
         yield Header()
         yield Static("…", id="lead-header")

@@ -26,10 +26,11 @@ from crm_tui.services import clock, leads
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import LeadRow
+from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.paged_table import PagedTable
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 STATUS_FILTERS: tuple[str | None, ...] = (
     None,
@@ -55,7 +56,7 @@ def fetch_leads(
     return leads.list_page(status=status, source=source, owner_id=owner_id, after_id=after, limit=limit)
 
 
-class LeadInboxScreen(Screen[None]):
+class LeadInboxScreen(AppBound, Screen[None]):
     """Leads newest first: name, phone, age, status, source / keyword, owner; ``⚠`` a possible duplicate."""
 
     CSS_PATH = "lead_inbox.tcss"
@@ -108,14 +109,7 @@ class LeadInboxScreen(Screen[None]):
         self.sources: list[str] | None = None
         self.painted = False
 
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
-
     def compose(self) -> ComposeResult:
-        from crm_tui.app import translate_bindings
-
-        translate_bindings(self, self.crm.lang)
         t = self.crm.t
         yield Header()
         yield Static("", id="inbox-summary")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,9 +27,10 @@ from crm_tui.services import reports
 from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 TITLES = {
     "funnel": "Funnel",
@@ -69,7 +70,7 @@ def sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value).casefold())
 
 
-class ReportsScreen(Screen[None]):
+class ReportsScreen(AppBound, Screen[None]):
     """The head of sales' reports, one at a time, over a period chosen with ``[`` and ``]``."""
 
     CSS_PATH = "reports.tcss"
@@ -108,10 +109,6 @@ class ReportsScreen(Screen[None]):
         self.table_index = 0
         self.sort_column: int | None = None
         self.sort_reverse = False
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

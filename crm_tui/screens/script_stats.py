@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,9 +16,10 @@ from textual.widgets.option_list import Option
 
 from crm_tui.services import scripts
 from crm_tui.services.scripts import ScriptInfo, ScriptStats
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 
 def _percent(rate: float | None) -> str:
@@ -56,7 +57,7 @@ def _load(now: datetime) -> list[ScriptInfo]:
     return scripts.list_all()
 
 
-class ScriptStatsScreen(Screen[None]):
+class ScriptStatsScreen(AppBound, Screen[None]):
     """Scripts on the left; the chosen one's counts on the right."""
 
     DEFAULT_CSS = """
@@ -64,10 +65,6 @@ class ScriptStatsScreen(Screen[None]):
     ScriptStatsScreen #stats-scroll { width: 1fr; height: 1fr; padding: 0 1; }
     """
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="script-stats.back", tooltip="Close")]
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -6,7 +6,7 @@ cancels the older one's display, so the list always matches what is in the box.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,14 +19,15 @@ from textual.widgets.option_list import Option
 from crm_tui.commands import KIND_LABELS
 from crm_tui.services import search as search_service
 from crm_tui.services.views import SearchHit
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 LIMIT = 30
 
 
-class SearchScreen(ModalScreen[None]):
+class SearchScreen(AppBound, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="search.close"),
         Binding("down", "down", "Next", show=False, id="search.down"),
@@ -44,10 +45,6 @@ class SearchScreen(ModalScreen[None]):
         super().__init__()
         self.hits: list[SearchHit] = []
         self.asked = ""
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical():

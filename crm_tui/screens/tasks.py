@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,9 +21,10 @@ from crm_tui.services import clock, task_queue, tasks, users
 from crm_tui.services.errors import CrmError
 from crm_tui.services.task_queue import QueueGroup
 from crm_tui.services.views import TaskRow
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 REFRESH_SECONDS = 10.0
 
@@ -42,7 +43,7 @@ def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True) -> Con
     return Content(text)
 
 
-class TaskQueueScreen(Screen[None]):
+class TaskQueueScreen(AppBound, Screen[None]):
     """What is due: each task can be done, snoozed, reassigned, opened or called from the keyboard."""
 
     CSS_PATH = "tasks.tcss"
@@ -67,10 +68,6 @@ class TaskQueueScreen(Screen[None]):
         self.groups: list[QueueGroup] = []
         self.rows: dict[int, TaskRow] = {}
         self.resumed_once = False
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

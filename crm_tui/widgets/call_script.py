@@ -28,6 +28,7 @@ from textual.worker import WorkerFailed
 from crm_tui.services import scripts, users
 from crm_tui.services.errors import CrmError
 from crm_tui.services.scripts import CallRun, CallSaved
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
@@ -49,7 +50,7 @@ def _start(
     )
 
 
-class CallScriptPane(Vertical, can_focus=True):
+class CallScriptPane(AppBound, Vertical, can_focus=True):
     """One call in progress: the operator line, numbered answers, a timer; saves the call at the end."""
 
     DEFAULT_CSS = """
@@ -145,10 +146,6 @@ class CallScriptPane(Vertical, can_focus=True):
         self.deal_id = deal_id
         self.task_id = task_id
         self.saving = False
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     @classmethod
     async def start(

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from crm_tui.data.db import database
+from crm_tui.widgets.app_bound import AppBound
 
 R = TypeVar("R")
 Fetch = Callable[[int | None, int], Sequence[R]]
@@ -32,7 +33,7 @@ class _Page(Generic[R]):
     rows: list[R]
 
 
-class PagedTable(DataTable[Any], Generic[R]):
+class PagedTable(AppBound, DataTable[Any], Generic[R]):
     """Rows of ``R`` from ``fetch``; ``RowChosen`` on enter; ``Loaded`` after every (re)fill."""
 
     DEFAULT_CSS = """

@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.services.views import DealRow, StageView, format_money
+from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.deal_card import DEFAULT_WIDTH, deal_card
 
 MORE_AHEAD = 5  # ask for the next page when the cursor is this close to the last loaded card
@@ -31,7 +32,7 @@ class DealList(OptionList, can_focus=False):
     change rebuilds the footer's key list)."""
 
 
-class StageColumn(Vertical):
+class StageColumn(AppBound, Vertical):
     """A stage: ``count · total`` in the header; cards appended page by page (keyset on the deal id)."""
 
     DEFAULT_CSS = """

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui.services import clock
 from crm_tui.services.views import InteractionRow
+from crm_tui.widgets.app_bound import AppBound
 
 MORE_AHEAD = 10
 
@@ -52,7 +53,7 @@ def event_content(row: InteractionRow) -> Content:
     return Content.assemble(*parts)
 
 
-class Timeline(OptionList):
+class Timeline(AppBound, OptionList):
     """Events as options (arrows, page keys); posts :class:`Timeline.NeedMore` near the end."""
 
     DEFAULT_CSS = """

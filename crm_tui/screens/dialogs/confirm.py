@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from crm_tui.i18n import t
+from crm_tui.widgets.app_bound import AppBound
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(AppBound, ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

@@ -13,11 +13,12 @@ from textual.widgets import Button, Input, Label, Static
 from crm_tui.i18n import t
 from crm_tui.services import leads
 from crm_tui.services.errors import InvalidInput
+from crm_tui.widgets.app_bound import AppBound
 
 FIELDS = ("name", "phone", "email", "company", "source", "comment")
 
 
-class LeadFormDialog(ModalScreen[leads.NewLead | None]):
+class LeadFormDialog(AppBound, ModalScreen[leads.NewLead | None]):
     """``enter`` in the last field or ``ctrl+s`` saves; ``escape`` cancels."""
 
     BINDINGS = [

@@ -7,7 +7,7 @@ the field it is about and nothing is written until the whole form is valid.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.worker import WorkerFailed
 from crm_tui.services import interactions
 from crm_tui.services.errors import CrmError, InvalidInput
 from crm_tui.services.views import InteractionRow
+from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
@@ -82,7 +83,7 @@ async def db_call(app: CrmApp, fn: Callable[..., T], *args: Any, **kwargs: Any) 
         raise
 
 
-class FormDialog(ModalScreen[R]):
+class FormDialog(AppBound, ModalScreen[R]):
     """A form of labelled inputs; ``enter`` goes to the next field and saves on the last one."""
 
     DEFAULT_CSS = FORM_CSS
@@ -92,10 +93,6 @@ class FormDialog(ModalScreen[R]):
     ]
     TITLE_TEXT = ""
     FIELDS: tuple[tuple[str, str, str], ...] = ()  # (field, label, placeholder)
-
-    @property
-    def crm(self) -> CrmApp:
-        return cast("CrmApp", self.app)
 
     def initial(self, field: str) -> str:
         return ""
@@ -192,7 +189,7 @@ class ReasonForm(FormDialog[str | None]):
         return reason
 
 
-class QuestionDialog(ModalScreen[bool]):
+class QuestionDialog(AppBound, ModalScreen[bool]):
     """A yes/no question: ``y``/``enter`` yes, ``n``/``escape`` no."""
 
     DEFAULT_CSS = FORM_CSS

@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from crm_tui.i18n import t
+from crm_tui.widgets.app_bound import AppBound
 
 
-class ReasonDialog(ModalScreen[str | None]):
+class ReasonDialog(AppBound, ModalScreen[str | None]):
     """``enter`` with a reason dismisses with it; ``escape`` cancels (``None``)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reason.cancel")]

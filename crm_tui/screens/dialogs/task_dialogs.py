@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from crm_tui.services import clock, tasks
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import UserView
+from crm_tui.widgets.app_bound import AppBound
 
 DIALOG_CSS = """
 TaskDialog {
@@ -57,7 +58,7 @@ def parse_local_due(text: str, now_utc: datetime) -> datetime:
     return clock.to_utc(tasks.parse_due(text, clock.to_local(now_utc)))
 
 
-class TaskDialog(ModalScreen[object]):
+class TaskDialog(AppBound, ModalScreen[object]):
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changes")]
 
