@@ -179,50 +179,79 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
             self.first_page_index = index
             cursor_key = None
         elif placement == "below":
-            self.pages.append(page)
-            if len(self.pages) > self.max_pages:
-                dropped = self.pages.pop(0)
-                self.first_page_index += 1
-                del dropped
+            self._append_below(page, cursor_key)
+            self.post_message(self.Loaded(self, len(self.rows_held)))
+            return
         else:  # above
             self.pages.insert(0, page)
             self.first_page_index = index
             if len(self.pages) > self.max_pages:
                 self.pages.pop()
                 self.exhausted = False
-        last_index = self.first_page_index + len(self.pages) - 1
-        if index == last_index:
+        self._note_page_end(index, rows)
+        self._refill(cursor_key=cursor_key)
+        self.post_message(self.Loaded(self, len(self.rows_held)))
+
+    def _note_page_end(self, index: int, rows: list[R]) -> None:
+        if index == self.first_page_index + len(self.pages) - 1:
             if len(rows) < self.page_size:
                 self.exhausted = True
             elif rows and len(self.boundaries) == index + 1:
                 self.boundaries.append(self.key_of(rows[-1]))
-        self._refill(cursor_key=cursor_key)
-        self.post_message(self.Loaded(self, len(self.rows_held)))
+
+    def _append_below(self, page: _Page[R], cursor_key: int | None) -> None:
+        """Add the page's rows at the bottom and drop the top page past ``max_pages``, in place: the rows
+        already shown are not rendered again, and the cursor and the view stay on the same lead."""
+        self.pages.append(page)
+        self._note_page_end(self.first_page_index + len(self.pages) - 1, page.rows)
+        for row in page.rows:
+            self._add(row)
+        if len(self.pages) <= self.max_pages:
+            return
+        dropped = self.pages.pop(0).rows
+        self.first_page_index += 1
+        scroll_y = self.scroll_y
+        for row in dropped:
+            self.remove_row(str(self.key_of(row)))
+        if cursor_key is not None:
+            self.move_cursor(row=self.get_row_index(str(cursor_key)), animate=False, scroll=False)
+        self.scroll_to(y=max(0, scroll_y - len(dropped)), animate=False, immediate=True)
+
+    def _add(self, row: R) -> None:
+        key = self.key_of(row)
+        cells = list(self.render_row(row))
+        if key in self.fresh:
+            cells[0] = Text.assemble(("●", "bold green"), cells[0])
+        self.add_row(*cells, key=str(key))
 
     def _refill(self, *, cursor_key: int | None = None, shift: int = 0) -> None:
         self.clear(columns=False)
         target = 0
         for i, row in enumerate(self.rows_held):
-            key = self.key_of(row)
-            cells = list(self.render_row(row))
-            if key in self.fresh:
-                cells[0] = Text.assemble(("●", "bold green"), cells[0])
-            self.add_row(*cells, key=str(key))
-            if cursor_key is not None and key == cursor_key:
+            self._add(row)
+            if cursor_key is not None and self.key_of(row) == cursor_key:
                 target = i
         if self.row_count:
             self.move_cursor(row=min(target + shift, self.row_count - 1), animate=False, scroll=True)
 
     @on(DataTable.RowHighlighted)
-    def _near_edge(self, event: DataTable.RowHighlighted) -> None:
+    def _near_edge(self, _event: DataTable.RowHighlighted) -> None:
+        """Load the next page while the cursor is within a screen of the end (so ``pagedown`` flows on),
+        the previous one within a screen of the top.
+
+        The cursor is read now, not from the event: a refill highlights row 0 on its way to the row it
+        restores, and acting on that stale row would load a page above, whose refill highlights the end,
+        which loads a page below... walking the whole table.
+        """
         if self.fetching or self.fetch is None:
             return
-        margin = min(10, self.page_size // 2)
-        if event.cursor_row >= self.row_count - margin and not self.exhausted:
+        cursor = self.cursor_row
+        margin = max(10, min(self.page_size - 1, self.scrollable_content_region.height))
+        if cursor >= self.row_count - margin and not self.exhausted:
             next_index = self.first_page_index + len(self.pages)
             if next_index < len(self.boundaries):
                 self._fetch_page(next_index, self.generation, placement="below")
-        elif event.cursor_row < margin and self.first_page_index > 0:
+        elif cursor < margin and self.first_page_index > 0:
             self._fetch_page(self.first_page_index - 1, self.generation, placement="above")
 
     def action_choose(self) -> None:

@@ -240,3 +240,35 @@ async def test_pages_through_the_database_and_filters(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert [r.status for r in table.rows_held] == ["in_work"] * 13
         assert "in work" in str(app.screen.query_one("#inbox-summary", Static).render())
+
+
+async def test_paging_slides_a_window_of_pages_down_and_back_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = open_database(url)
+    with db.connection_context():
+        users.ensure_default(NOW)
+        pipelines.ensure_default()
+        for i in range(400):
+            phone = f"+7 916 300-{i // 100:02d}-{i % 100:02d}"
+            leads.register(leads.NewLead(f"Lead {i:03d}", phone), by=1, now=NOW)
+    app = app_for(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        seen: list[int] = []
+        for _ in range(14):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            seen.append(int(table.current().name.split()[1]))
+            assert table.row_count <= 200  # a window of four pages, never the whole table
+        before_the_end = [n for n in seen if n > 0]
+        assert before_the_end == sorted(set(before_the_end), reverse=True)  # always onward, never back
+        assert seen[-1] == 0 and table.first_page_index > 0
+        window = (table.first_page_index, table.current().name)
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert (table.first_page_index, table.current().name) == window  # it does not wander by itself
+        for _ in range(14):
+            await pilot.press("pageup")
+            await settle(app, pilot)
+        assert table.current().name == "Lead 399" and table.first_page_index == 0
