@@ -46,11 +46,11 @@ class ContactListScreen(AppBound, Screen[None]):
         yield Static("", id="contacts-summary")
         yield PagedTable[ContactRow](
             [
-                (t("contacts.col.name"), 24),
-                (t("contacts.col.company"), 20),
+                (t("contacts.col.name"), 24, 12),
+                (t("contacts.col.company"), 20, 8),
                 (t("contacts.col.phone"), 16),
-                (t("contacts.col.email"), 24),
-                (t("contacts.col.owner"), 14),
+                (t("contacts.col.email"), 24, 10),
+                (t("contacts.col.owner"), 14, 6),
                 (t("contacts.col.since"), 6),
             ],
             key_of=lambda row: row.id,

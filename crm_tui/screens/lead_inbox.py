@@ -116,12 +116,12 @@ class LeadInboxScreen(AppBound, Screen[None]):
         yield PagedTable[LeadRow](
             [
                 ("", 2),
-                (t("inbox.col.name"), 22),
+                (t("inbox.col.name"), 22, 12),
                 (t("inbox.col.phone"), 16),
                 (t("inbox.col.age"), 6),
                 (t("inbox.col.status"), 13),
-                (t("inbox.col.source"), 32),
-                (t("inbox.col.owner"), 12),
+                (t("inbox.col.source"), 32, 8),
+                (t("inbox.col.owner"), 12, 6),
             ],
             key_of=lambda row: row.id,
             render=self.render_lead,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
@@ -25,6 +26,35 @@ from crm_tui.widgets.app_bound import AppBound
 R = TypeVar("R")
 Fetch = Callable[[int | None, int], Sequence[R]]
 Render = Callable[[R], Sequence[str | Text]]
+Column = tuple[str, int | None] | tuple[str, int | None, int]
+"""``(label, width)``, or ``(label, width, narrowest)`` for a column that gives up characters (down to
+``narrowest``) when the table is narrower than all its columns' widths together."""
+
+
+def fit_widths(columns: Sequence[Column], available: int, padding: int) -> list[int | None]:
+    """Column widths that fit ``available`` cells: the shrinkable columns give up their slack in
+    proportion to it, never below their narrowest width."""
+    widths: list[int | None] = [column[1] for column in columns]
+    excess = sum(w or 0 for w in widths) + 2 * padding * len(columns) - available
+    slack = {i: (c[1] or 0) - c[2] for i, c in enumerate(columns) if len(c) > 2 and (c[1] or 0) > c[2]}
+    room = sum(slack.values())
+    if excess <= 0 or room == 0:
+        return widths
+    give = min(excess, room)
+    given = 0
+    for n, (i, spare) in enumerate(slack.items()):
+        part = give - given if n == len(slack) - 1 else min(spare, round(give * spare / room))
+        widths[i] = (widths[i] or 0) - part
+        given += part
+    return widths
+
+
+def _fit(cell: str | Text, width: int | None) -> str | Text:
+    if width is None or cell_len(cell if isinstance(cell, str) else cell.plain) <= width:
+        return cell
+    text = Text(cell) if isinstance(cell, str) else cell.copy()
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 @dataclass
@@ -37,7 +67,7 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
     """Rows of ``R`` from ``fetch``; ``RowChosen`` on enter; ``Loaded`` after every (re)fill."""
 
     DEFAULT_CSS = """
-    PagedTable { height: 1fr; }
+    PagedTable { height: 1fr; scrollbar-size-vertical: 1; }
     PagedTable > .datatable--cursor { text-style: bold; }
     """
     BINDINGS = [
@@ -66,7 +96,7 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
 
     def __init__(
         self,
-        columns: Sequence[tuple[str, int | None]],
+        columns: Sequence[Column],
         *,
         key_of: Callable[[R], int],
         render: Render[R],
@@ -77,6 +107,8 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id, classes=classes)
         self.column_specs = list(columns)
+        self.widths: list[int | None] = [column[1] for column in columns]
+        """The widths the columns have now: the given ones, narrowed to fit the table's width."""
         self.key_of = key_of
         self.render_row = render
         self.page_size = page_size
@@ -96,8 +128,23 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         self.generation = 0
 
     def on_mount(self) -> None:
-        for label, width in self.column_specs:
-            self.add_column(label, width=width)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for column, width in zip(self.column_specs, self.widths, strict=True):
+            self.add_column(column[0], width=width)
+
+    def on_resize(self) -> None:
+        """Narrow the shrinkable columns to the terminal (80 columns keeps every column in view)."""
+        available = self.size.width - self.styles.scrollbar_size_vertical
+        widths = fit_widths(self.column_specs, available, self.cell_padding)
+        if widths == self.widths:
+            return
+        self.widths = widths
+        cursor_key = self._cursor_key()
+        self.clear(columns=True)
+        self._add_columns()
+        self._refill(cursor_key=cursor_key)
 
     # -- what the screen calls ----------------------------------------------------------------------
 
@@ -222,7 +269,8 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         cells = list(self.render_row(row))
         if key in self.fresh:
             cells[0] = Text.assemble(("●", "bold green"), cells[0])
-        self.add_row(*cells, key=str(key))
+        fitted = (_fit(cell, width) for cell, width in zip(cells, self.widths, strict=False))
+        self.add_row(*fitted, key=str(key))
 
     def _refill(self, *, cursor_key: int | None = None, shift: int = 0) -> None:
         self.clear(columns=False)

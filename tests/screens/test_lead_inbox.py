@@ -272,3 +272,17 @@ async def test_paging_slides_a_window_of_pages_down_and_back_up(tmp_path: Path) 
             await pilot.press("pageup")
             await settle(app, pilot)
         assert table.current().name == "Lead 399" and table.first_page_index == 0
+
+
+async def test_an_80_column_terminal_keeps_every_column_in_view(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        widths = [column.get_render_width(table) for column in table.columns.values()]
+        assert sum(widths) + 1 <= 80  # and the scrollbar
+        assert cell(app, 2, 1) == "Иван Смирнов" and cell(app, 2, 6) == "anna"
+        assert cell(app, 2, 5) == "yandex /…"  # the source gives up characters, with a mark
+        await pilot.resize_terminal(120, 40)
+        await settle(app, pilot)
+        assert cell(app, 2, 5) == "yandex / crm для отдела продаж"
