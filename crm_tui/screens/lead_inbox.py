@@ -107,6 +107,8 @@ class LeadInboxScreen(AppBound, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.sources: list[str] | None = None
+        self.opened_lead: int | None = None
+        """The lead whose detail is open over the inbox: its row is read again on the way back."""
         self.painted = False
 
     def compose(self) -> ComposeResult:
@@ -258,12 +260,22 @@ class LeadInboxScreen(AppBound, Screen[None]):
 
     @on(PagedTable.RowChosen, "#leads")
     async def chosen(self, event: PagedTable.RowChosen) -> None:
-        await self.crm.open_lead(event.row.id)
+        await self.open_lead(event.row.id)
 
     async def action_open_lead(self) -> None:
         row = self.selected()
         if row is not None:
-            await self.crm.open_lead(row.id)
+            await self.open_lead(row.id)
+
+    async def open_lead(self, lead_id: int) -> None:
+        self.opened_lead = lead_id
+        await self.crm.open_lead(lead_id)
+
+    async def on_screen_resume(self) -> None:
+        """Back from a lead's detail: show what was done there (taken, converted...) on its row."""
+        lead_id, self.opened_lead = self.opened_lead, None
+        if lead_id is not None:
+            self.table.replace_row(await self.crm.run_db(leads.row, lead_id))
 
     async def action_call(self) -> None:
         from crm_tui.widgets.call_script import CallScriptPane

@@ -286,3 +286,20 @@ async def test_an_80_column_terminal_keeps_every_column_in_view(desk: Desk) -> N
         await pilot.resize_terminal(120, 40)
         await settle(app, pilot)
         assert cell(app, 2, 5) == "yandex / crm для отдела продаж"
+
+
+async def test_what_is_done_in_a_lead_detail_shows_on_its_row_back_in_the_inbox(desk: Desk) -> None:
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down", "enter")  # Иван Смирнов, new
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        await pilot.press("t")  # take it into work there
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadInboxScreen"
+        assert (cell(app, 2, 1), cell(app, 2, 4)) == ("Иван Смирнов", "in work")
+        assert app.screen.table.current().name == "Иван Смирнов"  # type: ignore[attr-defined]
+    assert lead(desk.new_lead_id).status == "in_work"
