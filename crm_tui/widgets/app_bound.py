@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
+from textual.binding import Binding
 from textual.dom import DOMNode
 
 from crm_tui.i18n import t as translate
@@ -13,15 +14,31 @@ if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
 
+PALETTE_KEY = "app.palette"
+"""The i18n key of Textual's own command-palette binding (``ctrl+p``), which has no id."""
+
+
+def translate_binding(binding: Binding, lang: str) -> Binding:
+    """``binding`` in ``lang``: its id ``x`` names the label (i18n key ``x``) and the tooltip (``x.tip``)."""
+    key = binding.id or (PALETTE_KEY if binding.action == "command_palette" else None)
+    if not key:
+        return binding
+    label = translate(key, lang)
+    tip_key = f"{key}.tip"
+    tip = translate(tip_key, lang)
+    description = label if label != key else binding.description
+    tooltip = tip if binding.tooltip and tip != tip_key else binding.tooltip
+    if (description, tooltip) == (binding.description, binding.tooltip):
+        return binding
+    return replace(binding, description=description, tooltip=tooltip)
+
+
 def translate_bindings(node: DOMNode, lang: str) -> None:
     """Show binding descriptions in ``lang``: a binding with id ``x`` takes the text of i18n key ``x``."""
     if lang == "en":
         return
     for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            replace(b, description=translate(b.id, lang)) if b.id and translate(b.id, lang) != b.id else b
-            for b in bindings
-        ]
+        node._bindings.key_to_bindings[key] = [translate_binding(b, lang) for b in bindings]
 
 
 class AppBound:
