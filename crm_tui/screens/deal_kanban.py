@@ -3,36 +3,70 @@
 Every move goes through ``deals.step`` / ``deals.move`` / ``deals.lose``, the rules the CLI uses: a
 refusal is shown with its reason and nothing changes. Columns load a page of cards and more as the
 cursor nears the end; the headers count and sum from ``deals.stage_columns()`` (one grouped query).
+
+A key answers in one frame where it can: the active column is a CSS class that changes colours only,
+a moved card leaves one list and joins another, and the line above the board says what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
 from crm_tui.screens.dialogs.note import QuestionDialog, ReasonForm, db_call
 from crm_tui.services import deals
-from crm_tui.services.errors import CrmError, NeedsReason, RuleViolation
+from crm_tui.services.errors import CrmError, InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.views import DealRow
 from crm_tui.services.views import StageColumn as StageTotals
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.stage_column import StageColumn
 
-if TYPE_CHECKING:
-    pass
+T = TypeVar("T")
 
 FIRST_PAGE = 15
 NEXT_PAGE = 30
 MIN_COLUMN = 24
+QUESTION_WIDTH = 66
+
+# What the deal rules say (services/deals.py), as i18n keys: the English text is the rule's own message,
+# other languages word it themselves. A message not listed here is shown as the rule wrote it.
+REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"Deal #(?P<deal>\d+) is already (?P<kind>\w+); a closed deal does not move",
+         "kanban.refused.closed"),
+        (r"Deal #(?P<deal>\d+) is already at (?P<stage>.+)", "kanban.refused.same-stage"),
+        (r"Deal #(?P<deal>\d+) is already (?P<kind>\w+)", "kanban.refused.already"),
+        (r"Acts not signed: .*", "kanban.refused.acts"),
+        (r"A deal is won from '(?P<stage>.+)'; move it through the stages first", "kanban.refused.won-from"),
+        (r"A lost deal needs a reason", "kanban.refused.needs-reason"),
+        (r"(?P<stage>.+) is the first stage", "kanban.refused.first-stage"),
+        (r"The pipeline has no Won stage", "kanban.refused.no-won"),
+        (r"The pipeline has no Lost stage", "kanban.refused.no-lost"),
+        (r"Acts of deal #(?P<deal>\d+) were already signed on (?P<date>\S+)", "kanban.refused.signed-before"),
+        (r"No deal #(?P<deal>\d+)", "kanban.refused.no-deal"),
+    )
+)
+ERROR_TITLES: tuple[tuple[type[CrmError], str], ...] = (
+    (NeedsReason, "kanban.error.reason"),  # before RuleViolation, its parent
+    (RuleViolation, "kanban.error.rule"),
+    (NotFound, "kanban.error.not-found"),
+    (InvalidInput, "kanban.error.invalid"),
+    (CrmError, "kanban.error"),
+)
 
 
 class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=False):
@@ -40,13 +74,20 @@ class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=F
     active column's cards (``j``/``k`` move like the arrows)."""
 
     BINDINGS = [
-        Binding("down,j", "cards('cursor_down')", "Down", show=False),
-        Binding("up,k", "cards('cursor_up')", "Up", show=False),
-        Binding("home", "cards('first')", "First", show=False),
-        Binding("end", "cards('last')", "Last", show=False),
-        Binding("pagedown", "cards('page_down')", "Page down", show=False),
-        Binding("pageup", "cards('page_up')", "Page up", show=False),
-        Binding("enter", "cards('select')", "Open", show=False),
+        Binding("down,j", "cards('cursor_down')", "Down", show=False, id="kanban.down",
+                tooltip="Next card in the stage"),
+        Binding("up,k", "cards('cursor_up')", "Up", show=False, id="kanban.up",
+                tooltip="Previous card in the stage"),
+        Binding("home", "cards('first')", "First", show=False, id="kanban.first",
+                tooltip="First card in the stage"),
+        Binding("end", "cards('last')", "Last", show=False, id="kanban.last",
+                tooltip="Last card in the stage (loads the rest)"),
+        Binding("pagedown", "cards('page_down')", "Page down", show=False, id="kanban.page-down",
+                tooltip="A page of cards down"),
+        Binding("pageup", "cards('page_up')", "Page up", show=False, id="kanban.page-up",
+                tooltip="A page of cards up"),
+        Binding("enter", "cards('select')", "Open", show=False, id="kanban.open",
+                tooltip="Open the deal's contact card"),
     ]
 
     def action_cards(self, name: str) -> None:
@@ -75,8 +116,10 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     CSS_PATH = "deal_kanban.tcss"
     BINDINGS = [
-        Binding("left,h", "column(-1)", "Prev stage", id="kanban.left", show=False),
-        Binding("right,l", "column(1)", "Next stage", id="kanban.right", show=False),
+        Binding("left,h", "column(-1)", "Prev stage", id="kanban.left", show=False,
+                tooltip="The previous stage"),
+        Binding("right,l", "column(1)", "Next stage", id="kanban.right", show=False,
+                tooltip="The next stage"),
         Binding("left_square_bracket,shift+left", "move_deal(-1)", "◀ Move", id="kanban.move-back",
                 tooltip="Move the selected deal one stage back"),
         Binding("right_square_bracket,shift+right", "move_deal(1)", "Move ▶", id="kanban.move-forward",
@@ -99,45 +142,113 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Loading the pipeline…", id="board-summary")
+        yield Static(self.crm.t("kanban.loading"), id="board-summary")
         yield KanbanBoard(id="board")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        await self.reload()
-
     async def on_screen_resume(self) -> None:
-        if self.loaded and not self.writing.locked():  # not on the way back from this screen's own dialog
+        """Load the board when the screen is first shown and whenever it is shown again (the deals may have
+        moved meanwhile), but not on the way back from this screen's own dialog. Textual resumes a screen
+        right after mounting it, so this is the only load: loading on mount as well read the board twice."""
+        if not self.writing.locked():
             await self.reload()
+
+    # --- words ------------------------------------------------------------------------------------------
+
+    def say(self, key: str, **values: object) -> str:
+        """The i18n text ``key`` in the desk's language, with ``{name}`` fields filled."""
+        return self.crm.t(key).format(**values)
+
+    def stage_title(self, english: str) -> str:
+        """A stage named by a rule (in English) as the board names it."""
+        for column in self.columns():
+            if column.stage.name == english:
+                return column.title
+        return english
+
+    def refusal(self, error: CrmError) -> tuple[str, str]:
+        """A rule's refusal as (message, title) in the desk's language."""
+        title_key = next(key for kind, key in ERROR_TITLES if isinstance(error, kind))
+        title = error.title if self.crm.lang == "en" else self.crm.t(title_key)
+        if self.crm.lang == "en":
+            return error.message, title
+        for pattern, key in REFUSALS:
+            found = pattern.fullmatch(error.message)
+            if found is not None:
+                values = found.groupdict()
+                if "kind" in values:
+                    values["kind"] = self.crm.t(f"kanban.kind.{values['kind']}")
+                if "stage" in values:
+                    values["stage"] = self.stage_title(values["stage"])
+                return self.say(key, **values), title
+        return error.message, title
+
+    async def rule(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a deal rule in a thread worker and raise its refusal here. The refusal comes back as the
+        worker's result, not as its failure: the app words a failed worker itself (in English, for the
+        unexpected), and a refused move is expected, so the board words it once, in the desk's language."""
+
+        def call() -> T | CrmError:
+            try:
+                return fn(*args, **kwargs)
+            except CrmError as error:
+                return error
+
+        result = await db_call(self.crm, call)
+        if isinstance(result, CrmError):
+            raise result
+        return result
+
+    def refused(self, error: CrmError) -> None:
+        message, title = self.refusal(error)
+        self.notify(message, title=title, severity="error")
 
     # --- loading ----------------------------------------------------------------------------------------
 
     async def reload(self) -> None:
         focused = self.current_column()
         keep_stage = focused.stage.id if focused else None
-        keep_deal = (focused.selected().id if focused and focused.selected() else None) if focused else None
+        keep = focused.selected() if focused else None
         try:
-            board = await db_call(self.crm, load_board)
+            board = await self.rule(load_board)
         except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+            self.refused(error)
             return
         now = self.crm.now()
         container = self.query_one("#board", KanbanBoard)
-        await container.remove_children()
-        columns = [StageColumn(c.stage, c.count, c.totals) for c in board.columns]
-        await container.mount_all(columns)
-        self.fit_columns()
-        for column in columns:
-            column.set_deals(board.pages.get(column.stage.id, []), now)
+        stages = [c.stage for c in board.columns]
+        known = self.columns()
+        target_id = keep_stage if keep_stage in {s.id for s in stages} else None
+        if target_id is None:  # the first stage with deals
+            first = stages[0].id if stages else None
+            target_id = next((s.id for s in stages if board.pages.get(s.id)), first)
+        if [c.stage for c in known] == stages:
+            # The same stages (back on the board, or `r`): refill the columns in place.
+            with self.app.batch_update():
+                for column, totals in zip(known, board.columns, strict=True):
+                    column.reset(totals.count, totals.totals, board.pages.get(totals.stage.id, []), now)
+            columns = known
+        else:
+            width = self.column_width(len(stages))
+            columns = [
+                StageColumn(c.stage, c.count, c.totals, deals=board.pages.get(c.stage.id, []), now=now,
+                            width=width, active=c.stage.id == target_id)
+                for c in board.columns
+            ]
+            with self.app.batch_update():  # one frame: the old columns out, the new ones in
+                await container.remove_children()
+                await container.mount_all(columns)
+            # The lists' scroll bars appear with the first layout, unstyled until a class changes around
+            # them; styling them now, while loading, spares the first move between columns a layout.
+            self.call_after_refresh(self.app.update_styles, container)
         self.loaded = True
         self.show_summary()
-        target = next((c for c in columns if c.stage.id == keep_stage), None)
-        target = target or next((c for c in columns if c.deals), columns[0] if columns else None)
+        target = next((c for c in columns if c.stage.id == target_id), None)
         if target is not None:
             self.focus_column(target)
-            if keep_deal is not None:
+            if keep is not None and target.stage.id == keep_stage:
                 for index, deal in enumerate(target.deals):
-                    if deal.id == keep_deal:
+                    if deal.id == keep.id:
                         target.cards.highlighted = index
 
     def columns(self) -> list[StageColumn]:
@@ -154,23 +265,29 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if isinstance(node, StageColumn) and node is not self.current_column():
             self.focus_column(node)
 
-    def show_summary(self) -> None:
+    def show_summary(self, news: str = "") -> None:
+        """The line above the board: what just happened (a move, signed acts), the open deals, the keys."""
         columns = self.columns()
         open_count = sum(c.count for c in columns if c.stage.kind == "open")
+        hint = self.say("kanban.summary", open=open_count)
         self.query_one("#board-summary", Static).update(
-            f"{open_count} open deals · ⚠ idle too long · [ ] move · s acts signed · x lost · enter contact"
+            Content(f"{news} · {hint}" if news else hint), layout=False  # plain text; one line, always
         )
         self.fit_columns()
 
     def on_resize(self) -> None:
         self.fit_columns()
 
+    def column_width(self, count: int) -> int:
+        """Each stage's share of the board's width, but no narrower than 24 cells."""
+        return max(MIN_COLUMN, self.query_one("#board", KanbanBoard).size.width // max(1, count))
+
     def fit_columns(self) -> None:
         """Share the width among the stages; below 24 cells each, scroll to the focused one instead."""
         columns = self.columns()
         if not columns:
             return
-        width = max(MIN_COLUMN, self.query_one("#board", KanbanBoard).size.width // len(columns))
+        width = self.column_width(len(columns))
         for column in columns:
             if column.styles.width is None or column.styles.width.value != width:
                 column.styles.width = width
@@ -218,7 +335,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         column = self.current_column()
         deal = column.selected() if column else None
         if column is None or deal is None:
-            self.notify("No deal selected", severity="warning")
+            self.notify(self.crm.t("kanban.no-deal"), severity="warning")
             return None
         return column, deal
 
@@ -232,20 +349,19 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if picked is None:
             return
         column, deal = picked
+        moved: DealRow | None
         try:
-            moved = await db_call(self.crm, deals.step, deal.id, step, **self.who())
+            moved = await self.rule(deals.step, deal.id, step, **self.who())
         except RuleViolation as error:
-            if step > 0 and deal.acts_signed_at is None and self.next_is_won(column):
-                moved = await self.sign_and_win(deal, error)
-                if moved is None:
-                    return
-            else:
-                self.notify(error.message, title=error.title, severity="error")
+            if not (step > 0 and deal.acts_signed_at is None and self.next_is_won(column)):
+                self.refused(error)
                 return
+            moved = await self.sign_and_win(deal, error)
         except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+            self.refused(error)
             return
-        self.moved(column, moved)
+        if moved is not None:
+            self.moved(column, moved)
 
     def next_is_won(self, column: StageColumn) -> bool:
         columns = self.columns()
@@ -254,18 +370,22 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     async def sign_and_win(self, deal: DealRow, refusal: CrmError) -> DealRow | None:
         """Won needs signed acts: offer to record them now; a "no" leaves the deal where it is."""
+        reason, title = self.refusal(refusal)
+        question = self.say("kanban.sign-question", reason=reason, title=deal.title)
+        # The dialog's label does not wrap: lines that fit its 72 cells, less the frame and padding.
+        question = "\n".join(textwrap.fill(line, QUESTION_WIDTH) for line in question.split("\n"))
         sign = await self.app.push_screen_wait(
-            QuestionDialog(refusal.title, f"{refusal.message}.\n\nAre the acts of “{deal.title}” signed now?",
-                           yes="Sign and win", no="Not yet")
+            QuestionDialog(title, question, yes=self.crm.t("kanban.sign-and-win"),
+                           no=self.crm.t("kanban.not-yet"))
         )
         if not sign:
-            self.notify(refusal.message, title=refusal.title, severity="error")
+            self.refused(refusal)
             return None
         try:
-            await db_call(self.crm, deals.sign_acts, deal.id, by=self.crm.user_id, now=self.crm.now())
-            return await db_call(self.crm, deals.win, deal.id, by=self.crm.user_id, now=self.crm.now())
+            await self.rule(deals.sign_acts, deal.id, **self.who())
+            return await self.rule(deals.win, deal.id, **self.who())
         except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+            self.refused(error)
             return None
 
     def moved(self, source: StageColumn, deal: DealRow) -> None:
@@ -274,11 +394,13 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if index is not None and source.deals:
             source.cards.highlighted = min(index, len(source.deals) - 1)
         target = next((c for c in self.columns() if c.stage.id == deal.stage_id), None)
+        stage = deal.stage_name
         if target is not None:
             target.put(deal, self.crm.now())
             self.focus_column(target)
-        self.show_summary()
-        self.notify(f"{deal.title} → {deal.stage_name}")
+            stage = target.title
+        # Said on the line above the board rather than in a toast: a toast is two more layouts of the screen.
+        self.show_summary(self.say("kanban.moved", title=deal.title, stage=stage))
 
     @work(group="kanban-move")
     async def action_sign_acts(self) -> None:
@@ -291,12 +413,12 @@ class DealKanbanScreen(AppBound, Screen[None]):
             return
         column, deal = picked
         try:
-            signed = await db_call(self.crm, deals.sign_acts, deal.id, **self.who())
+            signed = await self.rule(deals.sign_acts, deal.id, **self.who())
         except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+            self.refused(error)
             return
         column.replace(signed)
-        self.notify(f"Acts signed: {deal.title}")
+        self.show_summary(self.say("kanban.acts-signed", title=deal.title))
 
     @work(group="kanban-move")
     async def action_lose(self) -> None:
@@ -309,18 +431,16 @@ class DealKanbanScreen(AppBound, Screen[None]):
             return
         column, deal = picked
         if column.stage.kind != "open":
-            self.notify(f"{deal.title} is already {column.stage.kind}", severity="error")
+            kind = self.crm.t(f"kanban.kind.{column.stage.kind}")
+            self.notify(self.say("kanban.already-closed", title=deal.title, kind=kind), severity="error")
             return
-        reason = await self.app.push_screen_wait(ReasonForm(f"Why was “{deal.title}” lost?"))
+        reason = await self.app.push_screen_wait(ReasonForm(self.say("kanban.lost-why", title=deal.title)))
         if reason is None:
             return
         try:
-            lost = await db_call(self.crm, deals.lose, deal.id, reason, **self.who())
-        except NeedsReason as error:
-            self.notify(error.message, title=error.title, severity="error")
-            return
+            lost = await self.rule(deals.lose, deal.id, reason, **self.who())
         except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+            self.refused(error)
             return
         self.moved(column, lost)
 
@@ -330,7 +450,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
     @on(StageColumn.Picked)
     async def open_contact(self, event: StageColumn.Picked) -> None:
         if event.deal.contact_id is None:
-            self.notify("This deal has no contact", severity="warning")
+            self.notify(self.crm.t("kanban.no-contact"), severity="warning")
             return
         opener = getattr(self.app, "open_contact", None)
         if callable(opener):
@@ -341,3 +461,4 @@ class DealKanbanScreen(AppBound, Screen[None]):
         from crm_tui.screens.contact_card import ContactCardScreen
 
         await self.app.push_screen(ContactCardScreen(event.deal.contact_id))
+

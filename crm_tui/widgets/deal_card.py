@@ -24,12 +24,16 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def deal_card(deal: DealRow, now: datetime, stale_days: int, width: int = DEFAULT_WIDTH) -> Content:
-    """Three lines: the title; the company and owner; amount and days in the stage (``⚠`` when stale)."""
+def deal_card(
+    deal: DealRow, now: datetime, stale_days: int, width: int = DEFAULT_WIDTH, days_unit: str = "d"
+) -> Content:
+    """Three lines: the title; the company and owner; amount and days in the stage (``⚠`` when stale).
+
+    ``days_unit`` is the short word for days in the desk's language (``d``, ``д``)."""
     width = max(12, width)
     days = days_in_stage(deal, now)
     stale = is_stale(deal, now, stale_days)
-    age = f"{'⚠ ' if stale else ''}{days} d"
+    age = f"{'⚠ ' if stale else ''}{days} {days_unit}"
     owner = f"@{deal.owner_login}" if deal.owner_login else ""
     money = deal.money
     third = Content.assemble(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,11 @@ def totals_text(totals: dict[str, int]) -> str:
     return " + ".join(format_money(amount, currency) for currency, amount in sorted(totals.items()))
 
 
+def stage_name(stage: StageView, lang: str) -> str:
+    """The stage as the desk's language names it (``Stage.name_ru`` in Russian, when it has one)."""
+    return stage.name_ru if lang == "ru" and stage.name_ru else stage.name
+
+
 class DealList(OptionList, can_focus=False):
     """The cards of one column. It never takes the focus: the board keeps it and sends the keys to the
     active column, so moving between columns changes a CSS class instead of the focused widget (a focus
@@ -33,7 +39,11 @@ class DealList(OptionList, can_focus=False):
 
 
 class StageColumn(AppBound, Vertical):
-    """A stage: ``count · total`` in the header; cards appended page by page (keyset on the deal id)."""
+    """A stage: ``count · total`` in the header; cards appended page by page (keyset on the deal id).
+
+    The active column differs from the others in colours only: its list's border is as wide as theirs
+    (``blank`` there, ``tall`` here), so moving between columns repaints two columns and lays out nothing.
+    """
 
     DEFAULT_CSS = """
     StageColumn {
@@ -46,6 +56,8 @@ class StageColumn(AppBound, Vertical):
         padding: 0 1;
         background: $panel;
         color: $text;
+        text-wrap: nowrap;  /* a long stage name must not push the count out of the header */
+        text-overflow: ellipsis;
     }
     StageColumn.-active > .stage-header {
         background: $primary 40%;
@@ -53,9 +65,10 @@ class StageColumn(AppBound, Vertical):
     }
     StageColumn > DealList {
         height: 1fr;
-        border: none;
+        border: blank;
         padding: 0;
         background: transparent;
+        scrollbar-size-vertical: 1;
     }
     StageColumn > DealList > .option-list--option {
         padding: 0 1;
@@ -89,19 +102,34 @@ class StageColumn(AppBound, Vertical):
         column: StageColumn
         deal: DealRow
 
-    def __init__(self, stage: StageView, count: int, totals: dict[str, int]) -> None:
+    def __init__(
+        self,
+        stage: StageView,
+        count: int,
+        totals: dict[str, int],
+        *,
+        deals: Sequence[DealRow] = (),
+        now: datetime | None = None,
+        width: int | None = None,
+        active: bool = False,
+    ) -> None:
+        """A column built whole: its first cards, width and look are set before it is mounted, so the
+        board appears in one layout."""
         super().__init__(id=f"stage-{stage.id}")
         self.stage = stage
         self.count = count
         self.totals = dict(totals)
-        self.deals: list[DealRow] = []
+        self.deals: list[DealRow] = list(deals)
         self.loading_more = False
-        self.now: datetime | None = None
+        self.now: datetime | None = now
+        if width is not None:
+            self.styles.width = width
         self.set_class(stage.kind != "open", "-closed")
+        self.set_class(active, "-active")
 
     def compose(self) -> ComposeResult:
         yield Static(self.header_text(), classes="stage-header")
-        yield DealList(id=f"deals-{self.stage.id}")
+        yield DealList(*(self.option(d) for d in self.deals), id=f"deals-{self.stage.id}")
 
     @property
     def cards(self) -> DealList:
@@ -111,33 +139,46 @@ class StageColumn(AppBound, Vertical):
     def has_more(self) -> bool:
         return len(self.deals) < self.count
 
+    @property
+    def title(self) -> str:
+        return stage_name(self.stage, self.crm.lang)
+
     def header_text(self) -> Content:
         return Content.assemble(
-            (self.stage.name, "bold"), "\n", (f"{self.count} · {totals_text(self.totals)}", "$text-muted")
+            (self.title, "bold"), "\n", (f"{self.count} · {totals_text(self.totals)}", "$text-muted")
         )
 
     def refresh_header(self) -> None:
-        self.query_one(".stage-header", Static).update(self.header_text())
+        self.query_one(".stage-header", Static).update(self.header_text(), layout=False)  # fixed size
 
     def card_width(self) -> int:
-        """The card's text width: the column less its border, the card padding and the scrollbar."""
+        """The card's text width: the column less its right border (1), the list's border (2), the
+        scrollbar (1) and the card's padding (2). Wider, each of the card's lines would wrap in two."""
         width = self.styles.width
         if width is None or width.unit != Unit.CELLS:
             return DEFAULT_WIDTH
-        return max(12, int(width.value) - 5)
+        return max(12, int(width.value) - 6)
 
     def option(self, deal: DealRow) -> Option:
         assert self.now is not None
-        card = deal_card(deal, self.now, self.stage.stale_days, self.card_width())
+        card = deal_card(deal, self.now, self.stage.stale_days, self.card_width(), self.crm.t("kanban.days"))
         return Option(card, id=f"deal-{deal.id}")
 
-    def set_deals(self, deals: list[DealRow], now: datetime, *, keep: bool = False) -> None:
+    def set_deals(self, deals: Sequence[DealRow], now: datetime, *, keep: bool = False) -> None:
         at = self.cards.highlighted if keep else None
         self.now = now
         self.deals = list(deals)
         self.cards.set_options([self.option(d) for d in self.deals])
         if self.deals:
             self.cards.highlighted = min(at or 0, len(self.deals) - 1)
+
+    def reset(self, count: int, totals: dict[str, int], deals: Sequence[DealRow], now: datetime) -> None:
+        """Show the stage afresh (a reload) in the widgets it already has."""
+        self.count = count
+        self.totals = dict(totals)
+        self.loading_more = False
+        self.set_deals(deals, now)
+        self.refresh_header()
 
     def add_page(self, deals: list[DealRow]) -> None:
         self.loading_more = False
@@ -161,6 +202,7 @@ class StageColumn(AppBound, Vertical):
             if deal.id == deal_id:
                 del self.deals[index]
                 self.cards.remove_option_at_index(index)
+                self.cards.scroll_to_highlight()  # measures the list now, not in the next frame's render
                 self.count -= 1
                 self.totals[deal.currency] = self.totals.get(deal.currency, 0) - deal.amount
                 self.refresh_header()
@@ -168,12 +210,15 @@ class StageColumn(AppBound, Vertical):
         return None
 
     def put(self, deal: DealRow, now: datetime) -> None:
-        """A deal arrived: on top of the column, highlighted."""
+        """A deal arrived: on top of the column, highlighted.
+
+        OptionList only appends, so the list is set again, but from the options it already holds: their
+        cards are not built again, only the new one is."""
         self.now = now
         self.deals.insert(0, deal)
         self.count += 1
         self.totals[deal.currency] = self.totals.get(deal.currency, 0) + deal.amount
-        self.cards.set_options([self.option(d) for d in self.deals])
+        self.cards.set_options([self.option(deal), *self.cards.options])
         self.cards.highlighted = 0
         self.refresh_header()
 
@@ -183,7 +228,7 @@ class StageColumn(AppBound, Vertical):
                 self.deals[index] = deal
                 self.cards.replace_option_prompt_at_index(
                     index, deal_card(deal, self.now or deal.stage_entered_at, self.stage.stale_days,
-                                     self.card_width())
+                                     self.card_width(), self.crm.t("kanban.days"))
                 )
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
