@@ -21,6 +21,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from crm_tui.i18n import t
+from crm_tui.i18n_format import span, when
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.log_call import LogCallDialog
 from crm_tui.screens.dialogs.note import NoteDialog, db_call
@@ -49,23 +51,24 @@ def load_card(contact_id: int, limit: int = TIMELINE_PAGE) -> CardData:
     return CardData(contacts.card(contact_id), interactions.timeline(contact_id=contact_id, limit=limit))
 
 
-def header_content(card: ContactCard) -> Content:
-    parts: list[str | tuple[str, str]] = [(card.name, "bold"), ("  ·  " + (card.company_name or "no company"),
-                                                                  "$text-muted")]
+def header_content(card: ContactCard, lang: str = "en") -> Content:
+    company = card.company_name or t("card.no-company", lang)
+    parts: list[str | tuple[str, str]] = [(card.name, "bold"), ("  ·  " + company, "$text-muted")]
     parts += [f"   #{card.id}", "\n"]
     phones = ", ".join(format_phone(p) for p in card.phones) or "—"
     emails = ", ".join(card.emails) or "—"
     parts += [("☎ ", "$success"), phones, ("   ✉ ", "$accent"), emails, "\n"]
-    parts += [("Birthday ", "$text-muted"), card.birthday.strftime("%d %b %Y") if card.birthday else "—"]
+    birthday = when(card.birthday, "%d %b %Y", lang) if card.birthday else "—"
+    parts += [(t("card.birthday", lang) + " ", "$text-muted"), birthday]
     owner = f"{card.owner_name} (@{card.owner_login})" if card.owner_login else "—"
-    parts += [("   Owner ", "$text-muted"), owner]
-    parts += [("   Tags ", "$text-muted"), ", ".join(card.tags) or "—"]
+    parts += [("   " + t("card.owner", lang) + " ", "$text-muted"), owner]
+    parts += [("   " + t("card.tags", lang) + " ", "$text-muted"), ", ".join(card.tags) or "—"]
     return Content.assemble(*parts)
 
 
-def deals_content(card: ContactCard) -> Content:
+def deals_content(card: ContactCard, lang: str = "en") -> Content:
     if not card.deals:
-        return Content.styled("No deals", "$text-muted")
+        return Content.styled(t("card.no-deals", lang), "$text-muted")
     parts: list[str | tuple[str, str]] = []
     for deal in card.deals:
         style = {"won": "$success", "lost": "$error"}.get(deal.stage_kind, "$primary")
@@ -75,20 +78,20 @@ def deals_content(card: ContactCard) -> Content:
     return Content.assemble(*parts)
 
 
-def task_text(task: TaskRow, now: datetime) -> str:
-    when = clock.to_local(task.due_at).strftime("%d %b %H:%M")
-    return f"{when} ({clock.relative(task.due_at, now)})"
+def task_text(task: TaskRow, now: datetime, lang: str = "en") -> str:
+    due = when(clock.to_local(task.due_at), "%d %b %H:%M", lang)
+    return f"{due} ({span(clock.relative(task.due_at, now), lang)})"
 
 
-def tasks_content(card: ContactCard, now: datetime) -> Content:
+def tasks_content(card: ContactCard, now: datetime, lang: str = "en") -> Content:
     if not card.open_tasks:
-        return Content.styled("No open tasks", "$text-muted")
+        return Content.styled(t("card.no-tasks", lang), "$text-muted")
     parts: list[str | tuple[str, str]] = []
     for task in card.open_tasks:
         if parts:
             parts.append("\n")
         style = "bold $warning" if task.due_at < now else "$text-muted"
-        parts += [(task.title, "bold"), "\n  ", (task_text(task, now), style)]
+        parts += [(task.title, "bold"), "\n  ", (task_text(task, now, lang), style)]
     return Content.assemble(*parts)
 
 
@@ -112,15 +115,15 @@ class ContactCardScreen(AppBound, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Loading…", id="card-header")
+        yield Static(self.crm.t("card.loading"), id="card-header")
         with Horizontal(id="card-body"):
             with VerticalScroll(id="card-side"):
-                yield Static("Deals", classes="section-title")
+                yield Static(self.crm.t("card.deals"), classes="section-title", id="deals-title")
                 yield Static("", id="card-deals")
-                yield Static("Open tasks", classes="section-title")
+                yield Static(self.crm.t("card.tasks"), classes="section-title", id="tasks-title")
                 yield Static("", id="card-tasks")
             with Vertical(id="card-main"):
-                yield Static("History", classes="section-title", id="history-title")
+                yield Static(self.crm.t("card.history"), classes="section-title", id="history-title")
                 yield Timeline(id="timeline")
             yield Vertical(id="call-pane")
         yield Footer()
@@ -150,14 +153,16 @@ class ContactCardScreen(AppBound, Screen[None]):
     def show_card(self, card: ContactCard) -> None:
         self.card = card
         self.sub_title = card.name
-        self.query_one("#card-header", Static).update(header_content(card))
-        self.query_one("#card-deals", Static).update(deals_content(card))
-        self.query_one("#card-tasks", Static).update(tasks_content(card, self.crm.now()))
+        lang = self.crm.lang
+        self.query_one("#card-header", Static).update(header_content(card, lang))
+        self.query_one("#card-deals", Static).update(deals_content(card, lang))
+        self.query_one("#card-tasks", Static).update(tasks_content(card, self.crm.now(), lang))
 
     def show_history_title(self) -> None:
         shown = len(self.timeline.rows)
         more = "" if self.timeline.exhausted else "+"
-        self.query_one("#history-title", Static).update(f"History · {shown}{more} events, newest first")
+        title = self.crm.t("card.history-count").format(count=f"{shown}{more}")
+        self.query_one("#history-title", Static).update(title)
 
     @on(Timeline.NeedMore)
     def more_history(self, event: Timeline.NeedMore) -> None:
@@ -187,7 +192,8 @@ class ContactCardScreen(AppBound, Screen[None]):
     def action_add_task(self) -> None:
         async def created(task: TaskRow | None) -> None:
             if task is not None:
-                self.notify(f"Task: {task.title}, {task_text(task, self.crm.now())}")
+                due = task_text(task, self.crm.now(), self.crm.lang)
+                self.notify(self.crm.t("card.task-planned").format(title=task.title, due=due))
                 await self.refresh_card()
 
         self.app.push_screen(TaskFormDialog(self.contact_id), created)
@@ -199,7 +205,7 @@ class ContactCardScreen(AppBound, Screen[None]):
         def saved(card: ContactCard | None) -> None:
             if card is not None:
                 self.show_card(card)
-                self.notify(f"Saved: {card.name}")
+                self.notify(self.crm.t("card.saved").format(name=card.name))
 
         self.app.push_screen(ContactFormDialog(self.card), saved)
 

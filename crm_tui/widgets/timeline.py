@@ -10,23 +10,39 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import t
+from crm_tui.i18n_format import when
 from crm_tui.services import clock
 from crm_tui.services.views import InteractionRow
 from crm_tui.widgets.app_bound import AppBound
 
 MORE_AHEAD = 10
 
-KIND_LABELS = {
-    "call_in": ("☎ in", "$success"),
-    "call_out": ("☎ out", "$success"),
-    "email_in": ("✉ in", "$accent"),
-    "email_out": ("✉ out", "$accent"),
-    "meeting": ("◉ meeting", "$secondary"),
-    "note": ("✎ note", "$text"),
-    "stage_change": ("→ stage", "$primary"),
-    "conversion": ("★ lead", "$warning"),
-    "repeat_request": ("↺ repeat", "$warning"),
+KIND_STYLES = {
+    "call_in": ("☎", "$success"),
+    "call_out": ("☎", "$success"),
+    "email_in": ("✉", "$accent"),
+    "email_out": ("✉", "$accent"),
+    "meeting": ("◉", "$secondary"),
+    "note": ("✎", "$text"),
+    "stage_change": ("→", "$primary"),
+    "conversion": ("★", "$warning"),
+    "repeat_request": ("↺", "$warning"),
 }
+"""Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
+
+
+def kind_label(kind: str, lang: str = "en") -> tuple[str, str]:
+    """(``"☎ out"``, style) of an event kind in ``lang``; an unknown kind shows as it is."""
+    if kind not in KIND_STYLES:
+        return kind, "$text"
+    mark, style = KIND_STYLES[kind]
+    return f"{mark} {t(f'timeline.{kind}', lang)}", style
+
+
+def label_width(lang: str) -> int:
+    """The widest kind name in ``lang``: the column the event text starts at."""
+    return max(len(kind_label(kind, lang)[0]) for kind in KIND_STYLES)
 
 
 def duration_text(seconds: int | None) -> str:
@@ -36,16 +52,17 @@ def duration_text(seconds: int | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def event_content(row: InteractionRow) -> Content:
+def event_content(row: InteractionRow, lang: str = "en") -> Content:
     """``Mon 02 Mar 09:00  ☎ out  5:30  reached  · Анна Петрова`` then the subject / summary lines."""
-    label, style = KIND_LABELS.get(row.kind, (row.kind, "$text"))
-    when = clock.to_local(row.at).strftime("%a %d %b %Y %H:%M")
-    parts: list[str | tuple[str, str]] = [(when, "$text-muted"), "  ", (f"{label:<9}", f"bold {style}")]
+    label, style = kind_label(row.kind, lang)
+    at = when(clock.to_local(row.at), "%a %d %b %Y %H:%M", lang)
+    width = label_width(lang)
+    parts: list[str | tuple[str, str]] = [(at, "$text-muted"), "  ", (f"{label:<{width}}", f"bold {style}")]
     if row.kind in ("call_in", "call_out"):
         parts += ["  ", (duration_text(row.duration), "bold")]
     if row.outcome:
         parts += ["  ", (row.outcome, "italic")]
-    parts += ["  · ", (row.by_name or "system", "$text-muted")]
+    parts += ["  · ", (row.by_name or t("timeline.system", lang), "$text-muted")]
     body = [text for text in (row.subject, row.summary) if text]
     for text in body:
         first = text.splitlines()[0] if text.strip() else ""
@@ -103,9 +120,8 @@ class Timeline(AppBound, OptionList):
         self.highlighted = 0
         self.scroll_home(animate=False)
 
-    @staticmethod
-    def option(row: InteractionRow) -> Option:
-        return Option(event_content(row), id=f"event-{row.id}")
+    def option(self, row: InteractionRow) -> Option:
+        return Option(event_content(row, self.crm.lang), id=f"event-{row.id}")
 
     def maybe_more(self, *, scrolled: bool = False) -> None:
         if self.exhausted or self.waiting or not self.rows:
