@@ -19,14 +19,14 @@ def split_list(text: str) -> tuple[str, ...]:
 class ContactFormDialog(FormDialog[ContactCard | None]):
     """Returns the card as saved. Phones and e-mails are comma-separated; each is checked."""
 
-    TITLE_TEXT = "Edit contact"
+    TITLE_KEY = "contact-form.title"
     FIELDS = (
-        ("name", "Name", "Иван Смирнов"),
-        ("company", "Company", "ООО Ромашка"),
-        ("phone", "Phones (comma-separated)", "+7 916 123-45-67"),
-        ("email", "E-mails (comma-separated)", "ivan@example.ru"),
-        ("birthday", "Birthday (YYYY-MM-DD)", "1985-04-12"),
-        ("tags", "Tags (comma-separated)", "vip, partner"),
+        ("name", "contact-form.name", "contact-form.name.hint"),
+        ("company", "contact-form.company", "contact-form.company.hint"),
+        ("phone", "contact-form.phone", "contact-form.phone.hint"),
+        ("email", "contact-form.email", "contact-form.email.hint"),
+        ("birthday", "contact-form.birthday", "contact-form.birthday.hint"),
+        ("tags", "contact-form.tags", "contact-form.tags.hint"),
     )
 
     def __init__(self, card: ContactCard) -> None:
@@ -54,8 +54,8 @@ class ContactFormDialog(FormDialog[ContactCard | None]):
             try:
                 birthday = date.fromisoformat(text)
             except ValueError:
-                problems["birthday"] = "use YYYY-MM-DD"
-                messages.append(f"Not a date: {text!r}")
+                problems["birthday"] = self.crm.t("contact-form.birthday-format")
+                messages.append(self.crm.t("contact-form.not-a-date").format(text=repr(text)))
         for raw in split_list(self.value("phone")):
             try:
                 normalize_phone(raw)

@@ -8,24 +8,31 @@ from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
+from crm_tui.i18n import t
 from crm_tui.screens.dialogs.note import FormDialog, db_call
 from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
 
 OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wrong number", "not interested")
+OUTCOMES_BY_LANG = {
+    "en": OUTCOMES,
+    "ru": ("дозвонились", "не ответил", "занято", "автоответчик", "перезвонить позже", "неверный номер",
+           "не интересно"),
+}
 DIRECTIONS = {"out": "call_out", "o": "call_out", "in": "call_in", "i": "call_in",
-              "исх": "call_out", "вх": "call_in"}
+              "исх": "call_out", "вх": "call_in", "исходящий": "call_out", "входящий": "call_in"}
 _DURATION = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)\s*(m|min|мин|s|sec|с|h|ч)?)$")
 
 
-def parse_duration(text: str) -> int:
+def parse_duration(text: str, lang: str = "en") -> int:
     """``"5:30"`` -> 330 s; ``"5"`` / ``"5m"`` -> 300 s; ``"90s"`` -> 90 s; ``"1h"`` -> 3600 s."""
     value = text.strip().lower()
     match = _DURATION.match(value)
     if not value or match is None:
         raise InvalidInput(
-            f"Not a duration: {text!r} (5:30, 5m, 90s)", {"duration": "use 5:30, 5m or 90s"}
+            t("log-call.not-a-duration", lang).format(text=repr(text)),
+            {"duration": t("log-call.duration-format", lang)},
         )
     if match.group(1) is not None:
         return int(match.group(1)) * 60 + int(match.group(2))
@@ -36,12 +43,12 @@ def parse_duration(text: str) -> int:
 class LogCallDialog(FormDialog[InteractionRow | None]):
     """Returns the logged call as the timeline shows it."""
 
-    TITLE_TEXT = "Log a call"
+    TITLE_KEY = "log-call.title"
     FIELDS = (
-        ("direction", "Direction (out / in)", "out"),
-        ("duration", "Duration (5:30, 5m, 90s)", "5:30"),
-        ("outcome", "Outcome", "reached, no answer, busy, voicemail…"),
-        ("summary", "Summary", "What was said, what was agreed"),
+        ("direction", "log-call.direction", "log-call.direction.hint"),
+        ("duration", "log-call.duration", "log-call.duration.hint"),
+        ("outcome", "log-call.outcome", "log-call.outcome.hint"),
+        ("summary", "log-call.summary", "log-call.summary.hint"),
     )
 
     def __init__(self, contact_id: int, deal_id: int | None = None) -> None:
@@ -50,12 +57,14 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
         self.deal_id = deal_id
 
     def initial(self, field: str) -> str:
-        return "out" if field == "direction" else ""
+        return self.crm.t("log-call.direction.hint") if field == "direction" else ""
 
     def compose_fields(self) -> ComposeResult:
-        for field, label, placeholder in self.FIELDS:
-            yield Label(label, classes="field-label")
-            suggester = SuggestFromList(OUTCOMES, case_sensitive=False) if field == "outcome" else None
+        outcomes = OUTCOMES_BY_LANG.get(self.crm.lang, OUTCOMES)
+        for field, label_key, placeholder_key in self.FIELDS:
+            yield Label(self.crm.t(label_key), classes="field-label")
+            suggester = SuggestFromList(outcomes, case_sensitive=False) if field == "outcome" else None
+            placeholder = self.crm.t(placeholder_key)
             yield Input(self.initial(field), placeholder=placeholder, id=f"f-{field}", suggester=suggester)
             yield Label("", id=f"error-{field}", classes="field-error")
 
@@ -67,11 +76,11 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
         messages: list[str] = []
         kind = DIRECTIONS.get(self.value("direction").strip().lower())
         if kind is None:
-            problems["direction"] = "out or in"
-            messages.append("Direction is 'out' or 'in'")
+            problems["direction"] = self.crm.t("log-call.direction-short")
+            messages.append(self.crm.t("log-call.direction-wrong"))
         duration = 0
         try:
-            duration = parse_duration(self.value("duration"))
+            duration = parse_duration(self.value("duration"), self.crm.lang)
         except InvalidInput as error:
             problems.update(error.fields)
             messages.append(error.message)

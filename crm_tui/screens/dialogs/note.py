@@ -91,24 +91,35 @@ class FormDialog(AppBound, ModalScreen[R]):
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the form"),
     ]
-    TITLE_TEXT = ""
-    FIELDS: tuple[tuple[str, str, str], ...] = ()  # (field, label, placeholder)
+    TITLE_KEY = ""
+    """The i18n key of the form's title."""
+    FIELDS: tuple[tuple[str, str, str], ...] = ()
+    """(field, i18n key of its label, i18n key of its placeholder)."""
 
     def initial(self, field: str) -> str:
         return ""
 
+    def title_text(self) -> str:
+        return self.crm.t(self.TITLE_KEY) if self.TITLE_KEY else ""
+
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.TITLE_TEXT, classes="form-title")
+            yield Label(self.title_text(), classes="form-title")
             yield from self.compose_fields()
             yield Label("", classes="form-error")
-            yield Label("enter: next field / save · ctrl+s: save · esc: cancel", classes="form-hint")
+            yield Label(self.crm.t("dialog.form-hint"), classes="form-hint")
 
     def compose_fields(self) -> ComposeResult:
-        for field, label, placeholder in self.FIELDS:
-            yield Label(label, classes="field-label")
-            yield Input(self.initial(field), placeholder=placeholder, id=f"f-{field}")
+        for field, label_key, placeholder_key in self.FIELDS:
+            yield Label(self.crm.t(label_key), classes="field-label")
+            yield Input(self.initial(field), placeholder=self.crm.t(placeholder_key), id=f"f-{field}")
             yield Label("", id=f"error-{field}", classes="field-error")
+
+    def field_name(self, field: str) -> str:
+        """How a field is named in its error (``phone: …``): i18n key ``field.<field>``, else the field."""
+        key = f"field.{field}"
+        name = self.crm.t(key)
+        return field if name == key else name
 
     def value(self, field: str) -> str:
         return self.query_one(f"#f-{field}", Input).value
@@ -125,7 +136,7 @@ class FormDialog(AppBound, ModalScreen[R]):
         for field, problem in fields.items():
             found = self.query(f"#error-{field}")
             if found:
-                found.first(Label).update(f"{field}: {problem}")
+                found.first(Label).update(f"{self.field_name(field)}: {problem}")
                 first = first or self.query_one(f"#f-{field}", Input)
         self.query_one(".form-error", Label).update(error.message)
         if first is not None:
@@ -158,8 +169,8 @@ class FormDialog(AppBound, ModalScreen[R]):
 class NoteDialog(FormDialog[InteractionRow | None]):
     """A note on the contact (and its deal); returns the saved timeline row."""
 
-    TITLE_TEXT = "Add a note"
-    FIELDS = (("summary", "Note", "What happened, what was agreed"),)
+    TITLE_KEY = "note.title"
+    FIELDS = (("summary", "note.summary", "note.summary.hint"),)
 
     def __init__(self, contact_id: int, deal_id: int | None = None) -> None:
         super().__init__()
@@ -176,16 +187,19 @@ class NoteDialog(FormDialog[InteractionRow | None]):
 class ReasonForm(FormDialog[str | None]):
     """Asks why (a lost deal); returns the reason, ``None`` when cancelled. An empty reason is refused."""
 
-    FIELDS = (("reason", "Reason", "Why: price, competitor, no budget, no answer…"),)
+    FIELDS = (("reason", "reason-form.reason", "reason-form.reason.hint"),)
 
     def __init__(self, title: str) -> None:
         super().__init__()
-        self.TITLE_TEXT = title
+        self.given_title = title
+
+    def title_text(self) -> str:
+        return self.given_title
 
     async def submit(self) -> str | None:
         reason = self.value("reason").strip()
         if not reason:
-            raise InvalidInput("A reason is required", {"reason": "required"})
+            raise InvalidInput(self.crm.t("reason.required"), {"reason": self.crm.t("dialog.required")})
         return reason
 
 
@@ -198,7 +212,7 @@ class QuestionDialog(AppBound, ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="question.no"),
     ]
 
-    def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, title: str, question: str, yes: str | None = None, no: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.question = question
@@ -206,12 +220,14 @@ class QuestionDialog(AppBound, ModalScreen[bool]):
         self.no = no
 
     def compose(self) -> ComposeResult:
+        yes = self.yes if self.yes is not None else self.crm.t("confirm.yes")
+        no = self.no if self.no is not None else self.crm.t("confirm.no")
         with Vertical():
             yield Label(self.title_text, classes="form-title")
             yield Label(self.question)
             with Horizontal():
-                yield Button(f"{self.yes} (y)", variant="primary", id="yes")
-                yield Button(f"{self.no} (n)", id="no")
+                yield Button(f"{yes} (y)", variant="primary", id="yes")
+                yield Button(f"{no} (n)", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()

@@ -47,10 +47,11 @@ TaskDialog OptionList {
 """
 
 SNOOZE_CHOICES = (
-    ("15m", "15 min", "+15m"),
-    ("1h", "1 hour", "+1h"),
-    ("tomorrow", "Tomorrow 9:00", "tomorrow 9:00"),
+    ("15m", "snooze.15m", "+15m"),
+    ("1h", "snooze.1h", "+1h"),
+    ("tomorrow", "snooze.tomorrow", "tomorrow 9:00"),
 )
+"""(option id, i18n key of its label, the due time as ``tasks.parse_due`` reads it)."""
 
 
 def parse_local_due(text: str, now_utc: datetime) -> datetime:
@@ -79,10 +80,10 @@ class SnoozeDialog(TaskDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Snooze: {self.task_title}", classes="dialog-title")
-            choices = [Option(label, id=key) for key, label, _ in SNOOZE_CHOICES]
+            yield Label(self.crm.t("snooze.title").format(title=self.task_title), classes="dialog-title")
+            choices = [Option(self.crm.t(label_key), id=key) for key, label_key, _ in SNOOZE_CHOICES]
             yield OptionList(*choices, id="snooze-choices")
-            yield Input(placeholder="or type a time: +2h, today 17:00, 2026-12-01 10:00", id="snooze-when")
+            yield Input(placeholder=self.crm.t("snooze.when.hint"), id="snooze-when")
             yield Label("", classes="dialog-error")
 
     @on(OptionList.OptionSelected, "#snooze-choices")
@@ -111,9 +112,10 @@ class ReassignDialog(TaskDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Reassign: {self.task_title}", classes="dialog-title")
+            yield Label(self.crm.t("reassign.title").format(title=self.task_title), classes="dialog-title")
+            now = self.crm.t("reassign.current")
             options = [
-                Option(f"{u.name} (@{u.login}){' - now' if u.login == self.current else ''}", id=str(u.id))
+                Option(f"{u.name} (@{u.login}){now if u.login == self.current else ''}", id=str(u.id))
                 for u in self.people
             ]
             yield OptionList(*options, id="people")
@@ -139,9 +141,9 @@ class NewTaskDialog(TaskDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("New task", classes="dialog-title")
-            yield Input(placeholder="What to do", id="new-title")
-            yield Input(value="+1h", placeholder="When: +30m, tomorrow 9:00, 2026-12-01 10:00", id="new-due")
+            yield Label(self.crm.t("new-task.title"), classes="dialog-title")
+            yield Input(placeholder=self.crm.t("new-task.what.hint"), id="new-title")
+            yield Input(value="+1h", placeholder=self.crm.t("new-task.due.hint"), id="new-due")
             yield Label("", classes="dialog-error")
 
     @on(Input.Submitted, "#new-title")
@@ -152,7 +154,7 @@ class NewTaskDialog(TaskDialog):
     def submit(self) -> None:
         title = self.query_one("#new-title", Input).value.strip()
         if not title:
-            self.show_error("Title is required")
+            self.show_error(self.crm.t("task-form.title-required"))
             self.query_one("#new-title", Input).focus()
             return
         try:

@@ -11,10 +11,10 @@ from crm_tui.services.views import TaskRow
 class TaskFormDialog(FormDialog[TaskRow | None]):
     """Returns the created task."""
 
-    TITLE_TEXT = "New task"
+    TITLE_KEY = "task-form.title"
     FIELDS = (
-        ("title", "What to do", "Send the proposal"),
-        ("due", "When (+30m, +2h, tomorrow 9:00, 2026-12-01 10:00)", "tomorrow 10:00"),
+        ("title", "task-form.what", "task-form.what.hint"),
+        ("due", "task-form.due", "task-form.due.hint"),
     )
 
     def __init__(self, contact_id: int, deal_id: int | None = None) -> None:
@@ -23,14 +23,14 @@ class TaskFormDialog(FormDialog[TaskRow | None]):
         self.deal_id = deal_id
 
     def initial(self, field: str) -> str:
-        return "tomorrow 10:00" if field == "due" else ""
+        return self.crm.t("task-form.due.initial") if field == "due" else ""
 
     async def submit(self) -> TaskRow | None:
         problems: dict[str, str] = {}
         messages: list[str] = []
         if not self.value("title").strip():
-            problems["title"] = "required"
-            messages.append("Title is required")
+            problems["title"] = self.crm.t("dialog.required")
+            messages.append(self.crm.t("task-form.title-required"))
         due = None
         try:
             due = clock.to_utc(tasks.parse_due(self.value("due"), clock.to_local(self.crm.now())))
