@@ -16,6 +16,8 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import WorkerFailed
 
+from crm_tui.i18n import t
+from crm_tui.i18n_format import span, when
 from crm_tui.screens.dialogs.task_dialogs import NewTask, NewTaskDialog, ReassignDialog, SnoozeDialog
 from crm_tui.services import clock, task_queue, tasks, users
 from crm_tui.services.errors import CrmError
@@ -29,15 +31,29 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 10.0
 
 
-def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True) -> Content:
+LINK_KINDS = ("deal", "contact", "lead")
+
+
+def linked_text(label: str, lang: str = "en") -> str:
+    """The service's ``"deal: Title"`` / ``"contact: Name"`` / ``"lead: Name"`` in ``lang``."""
+    for kind in LINK_KINDS:
+        if label.startswith(f"{kind}: "):
+            return t(f"tasks.linked.{kind}", lang).format(name=label[len(kind) + 2 :])
+    return label
+
+
+def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True, lang: str = "en") -> Content:
     """One task as the queue shows it: title, linked record, due (relative and absolute), assignee."""
     moment = row.done_at or row.due_at
-    when = clock.to_local(moment).strftime("%a %d %b %H:%M")
-    relative = ("done " if row.done_at else "") + clock.relative(moment, now)
+    at = when(clock.to_local(moment), "%a %d %b %H:%M", lang)
+    relative = span(clock.relative(moment, now), lang)
+    if row.done_at:
+        relative = t("tasks.done-when", lang).format(when=relative)
     title = row.title if len(row.title) <= 38 else row.title[:37] + "…"
-    linked = row.linked_label if len(row.linked_label) <= 28 else row.linked_label[:27] + "…"
+    linked = linked_text(row.linked_label, lang)
+    linked = linked if len(linked) <= 28 else linked[:27] + "…"
     who = f"@{row.assignee_login}" if row.assignee_login else "-"
-    text = f"{title:<38}  {linked:<28}  {relative:>12}  {when}"
+    text = f"{title:<38}  {linked:<28}  {relative:>12}  {at}"
     if show_assignee:
         text += f"  {who}"
     return Content(text)
@@ -104,20 +120,31 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.rows = {}
         options: list[Option] = []
         for group in groups:
-            more = f"  (first {len(group.rows)})" if group.count > len(group.rows) else ""
-            options.append(Option(Content.styled(f"{group.title} · {group.count}{more}", "bold"),
+            title = self.group_title(group)
+            shown = len(group.rows)
+            more = self.crm.t("tasks.first").format(count=shown) if group.count > shown else ""
+            options.append(Option(Content.styled(f"{title} · {group.count}{more}", "bold"),
                                   id=f"group-{group.key}", disabled=True))
             for row in group.rows:
+                if row.id in self.rows:  # read while a write moved it between groups: list it once
+                    continue
                 self.rows[row.id] = row
-                options.append(Option(task_line(row, now, show_assignee=self.everyone), id=f"task-{row.id}"))
+                line = task_line(row, now, show_assignee=self.everyone, lang=self.crm.lang)
+                options.append(Option(line, id=f"task-{row.id}"))
         queue.set_options(options)
         target = keep if keep in self.rows else next(iter(self.rows), None)
         if target is not None:
             queue.highlighted = queue.get_option_index(f"task-{target}")
-        scope = "Everyone's tasks" if self.everyone else "My tasks"
-        counts = " · ".join(f"{g.title.lower()} {g.count}" for g in groups)
+        scope = self.crm.t("tasks.everyone" if self.everyone else "tasks.mine")
+        counts = " · ".join(f"{self.group_title(g).lower()} {g.count}" for g in groups)
         self.query_one("#queue-summary", Static).update(f"{scope} · {counts}")
         self.set_class(any(g.key == "overdue" and g.count for g in groups), "-overdue")
+
+    def group_title(self, group: QueueGroup) -> str:
+        """``Overdue``, ``Today``… in the app's language (the service names groups in English)."""
+        key = f"tasks.group.{group.key}"
+        title = self.crm.t(key)
+        return group.title if title == key else title
 
     def highlighted_id(self) -> int | None:
         queue = self.query_one("#queue", OptionList)
@@ -129,7 +156,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
     def current(self) -> TaskRow | None:
         task_id = self.highlighted_id()
         if task_id is None:
-            self.notify("No task here", severity="warning")
+            self.notify(self.crm.t("tasks.no-task"), severity="warning")
             return None
         return self.rows.get(task_id)
 
@@ -164,7 +191,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
     async def action_done(self) -> None:
         row = self.current()
         if row is not None:
-            await self._write(tasks.complete, row.id, done=f"Done: {row.title}", keep=self.next_task_id())
+            done = self.crm.t("tasks.done-note").format(title=row.title)
+            await self._write(tasks.complete, row.id, done=done, keep=self.next_task_id())
 
     async def action_snooze(self) -> None:
         row = self.current()
@@ -173,8 +201,9 @@ class TaskQueueScreen(AppBound, Screen[None]):
 
         async def snoozed(due: object) -> None:
             if isinstance(due, datetime):
-                when = clock.to_local(due).strftime("%a %d %b %H:%M")
-                await self._write(tasks.reschedule, row.id, due, done=f"Snoozed to {when}: {row.title}")
+                at = when(clock.to_local(due), "%a %d %b %H:%M", self.crm.lang)
+                done = self.crm.t("tasks.snoozed").format(when=at, title=row.title)
+                await self._write(tasks.reschedule, row.id, due, done=done)
 
         await self.app.push_screen(SnoozeDialog(row.title, self.crm.now), snoozed)
 
@@ -187,14 +216,16 @@ class TaskQueueScreen(AppBound, Screen[None]):
         async def reassigned(user_id: object) -> None:
             if isinstance(user_id, int) and user_id:
                 name = next((u.login for u in people if u.id == user_id), "?")
-                await self._write(tasks.reassign, row.id, user_id, done=f"Reassigned to @{name}: {row.title}")
+                done = self.crm.t("tasks.reassigned").format(login=name, title=row.title)
+                await self._write(tasks.reassign, row.id, user_id, done=done)
 
         await self.app.push_screen(ReassignDialog(row.title, people, row.assignee_login), reassigned)
 
     async def action_new(self) -> None:
         async def created(new: object) -> None:
             if isinstance(new, NewTask):
-                await self._write(tasks.create, new.title, new.due_at, done=f"New task: {new.title}")
+                done = self.crm.t("tasks.created").format(title=new.title)
+                await self._write(tasks.create, new.title, new.due_at, done=done)
 
         await self.app.push_screen(NewTaskDialog(self.crm.now), created)
 
@@ -210,7 +241,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
         if row is None:
             return
         if row.contact_id is None and row.lead_id is None and row.deal_id is None:
-            self.notify("This task is not linked to a lead or a contact", severity="warning")
+            self.notify(self.crm.t("tasks.not-linked"), severity="warning")
             return
         opener = getattr(self.app, "open_record", None)
         if callable(opener):
@@ -225,18 +256,19 @@ class TaskQueueScreen(AppBound, Screen[None]):
             try:
                 from crm_tui.screens.contact_card import ContactCardScreen  # type: ignore[import-not-found]
             except ImportError:
-                self.notify("The contact card is not available", severity="warning")
+                self.notify(self.crm.t("tasks.no-card"), severity="warning")
                 return
             await self.app.push_screen(ContactCardScreen(row.contact_id))
             return
-        self.notify(f"Opening {row.linked_label} is not available here yet", severity="warning")
+        label = linked_text(row.linked_label, self.crm.lang)
+        self.notify(self.crm.t("tasks.cannot-open").format(label=label), severity="warning")
 
     async def action_call(self) -> None:
         row = self.current()
         if row is None:
             return
         if row.contact_id is None and row.lead_id is None and row.deal_id is None:
-            self.notify("This task is not linked to a lead or a contact", severity="warning")
+            self.notify(self.crm.t("tasks.not-linked"), severity="warning")
             return
         from crm_tui.widgets.call_script import CallScriptPane
 
