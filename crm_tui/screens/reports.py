@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
+from crm_tui.i18n import t
 from crm_tui.services import reports
 from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
@@ -32,19 +33,15 @@ from crm_tui.widgets.app_bound import AppBound
 if TYPE_CHECKING:
     pass
 
-TITLES = {
-    "funnel": "Funnel",
-    "sources": "Sources",
-    "velocity": "Velocity",
-    "forecast": "Forecast",
-    "managers": "Managers",
-    "pareto": "80/20",
-}
+TITLES = {name: f"reports.title.{name}" for name in reports.REPORTS}
+"""Each report's i18n key (``Funnel``, ``Sources``, …)."""
+VALUE_COLUMNS = frozenset({"step", "kind", "keyword", "month", "owner", "name", ""})
+"""Columns whose fixed words (``leads``, ``won``, ``(all)``, ``no date``, ``total``) are translated."""
 
 
 @dataclass(frozen=True)
 class PeriodPreset:
-    label: str
+    label: str  # i18n key
     days: int | None  # None: all time
 
     def bounds(self, today: date) -> tuple[date | None, date | None]:
@@ -54,11 +51,33 @@ class PeriodPreset:
 
 
 PERIODS = (
-    PeriodPreset("last 30 days", 30),
-    PeriodPreset("last 90 days", 90),
-    PeriodPreset("last 365 days", 365),
-    PeriodPreset("all time", None),
+    PeriodPreset("reports.period.30", 30),
+    PeriodPreset("reports.period.90", 90),
+    PeriodPreset("reports.period.365", 365),
+    PeriodPreset("reports.period.all", None),
 )
+
+
+def translated(key: str, fallback: str, lang: str) -> str:
+    """The text of ``key`` in ``lang``; ``fallback`` (the service's English word) where there is none."""
+    text = t(key, lang)
+    return fallback if text == key else text
+
+
+def table_title(report: str, table: Table, lang: str = "en") -> str:
+    limits = {"limit": reports.STUCK_LIMIT if report == "velocity" else reports.PARETO_LIMIT}
+    return translated(f"reports.table.{report}.{table.name}", table.title, lang).format(**limits)
+
+
+def column_label(column: str, lang: str = "en") -> str:
+    return translated(f"reports.col.{column}", column, lang) if column else column
+
+
+def value_text(column: str, value: Any, lang: str = "en") -> Any:
+    """A fixed word of the service (a chain step, a stage kind, ``(all)``, ``no date``) in ``lang``."""
+    if lang == "en" or column not in VALUE_COLUMNS or not isinstance(value, str) or not value:
+        return value
+    return translated(f"reports.value.{value}", value, lang)
 
 
 def sort_key(value: Any) -> tuple[int, Any]:
@@ -133,8 +152,8 @@ class ReportsScreen(AppBound, Screen[None]):
         preset = PERIODS[self.period_index]
         flt = self.current_filter()
         span = "" if preset.days is None else f" ({flt.period_label})"
-        tail = f"  {state}" if state else ""
-        return f"{TITLES[self.report_name]} · {preset.label}{span}{tail}"
+        tail = f"  {self.crm.t(state)}" if state else ""
+        return f"{self.crm.t(TITLES[self.report_name])} · {self.crm.t(preset.label)}{span}{tail}"
 
     def watch_report_name(self) -> None:
         self.load()
@@ -149,7 +168,7 @@ class ReportsScreen(AppBound, Screen[None]):
         """Compute the report off the event loop; the body shows a loading indicator meanwhile."""
         name, flt = self.report_name, self.current_filter()
         body = self.query_one("#report-body")
-        self.query_one("#report-bar", Static).update(self._bar_text("computing…"))
+        self.query_one("#report-bar", Static).update(self._bar_text("reports.computing"))
         body.loading = True
         try:
             report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
@@ -159,8 +178,8 @@ class ReportsScreen(AppBound, Screen[None]):
             body.loading = False
             error = failed.error
             message = error.message if isinstance(error, CrmError) else str(error)
-            self.notify(message, title="Report failed", severity="error")
-            self.query_one("#report-bar", Static).update(self._bar_text("failed"))
+            self.notify(message, title=self.crm.t("reports.failed-title"), severity="error")
+            self.query_one("#report-bar", Static).update(self._bar_text("reports.failed"))
             return
         if name != self.report_name:
             return  # switched meanwhile: a newer load is on its way
@@ -172,7 +191,7 @@ class ReportsScreen(AppBound, Screen[None]):
         self.query_one("#report-bar", Static).update(self._bar_text())
         self.draw_chart(report)
         self.fill_table()
-        self.query_one("#report-summary", Static).update(summary(report))
+        self.query_one("#report-summary", Static).update(summary(report, self.crm.lang))
 
     # --- table ------------------------------------------------------------------------------------------
 
@@ -185,14 +204,16 @@ class ReportsScreen(AppBound, Screen[None]):
         grid.clear(columns=True)
         if not tables:
             return
+        lang = self.crm.lang
         shown = tables[self.table_index % len(tables)]
         more = (
-            f"   (t: next table, {self.table_index % len(tables) + 1}/{len(tables)})"
+            self.crm.t("reports.next-table").format(number=self.table_index % len(tables) + 1, of=len(tables))
             if len(tables) > 1
             else ""
         )
-        self.query_one("#report-table-title", Static).update(shown.title + more)
-        labels = list(shown.columns)
+        title = table_title(self.report_name, shown, lang)
+        self.query_one("#report-table-title", Static).update(title + more)
+        labels = [column_label(c, lang) for c in shown.columns]
         if self.sort_column is not None:
             labels[self.sort_column] += " ▼" if self.sort_reverse else " ▲"
         grid.add_columns(*labels)
@@ -202,7 +223,8 @@ class ReportsScreen(AppBound, Screen[None]):
             rows.sort(key=lambda row: sort_key(row[column]), reverse=self.sort_reverse)
         currency = getattr(self.report, "currency", "RUB")
         for row in rows:
-            grid.add_row(*[cell(v, i in shown.money, currency) for i, v in enumerate(row)])
+            values = [value_text(shown.columns[i], v, lang) for i, v in enumerate(row)]
+            grid.add_row(*[cell(v, i in shown.money, currency) for i, v in enumerate(values)])
 
     def shown_table(self) -> Table | None:
         tables = self.tables()
@@ -243,7 +265,7 @@ class ReportsScreen(AppBound, Screen[None]):
         chart = self.query_one("#report-chart", PlotextPlot)
         plt = chart.plt
         plt.clear_figure()
-        title, labels, values, unit = chart_data(report)
+        title, labels, values, unit = chart_data(report, self.crm.lang)
         funnel_shape = isinstance(report, reports.FunnelReport)  # a funnel reads top-down: horizontal bars
         if labels:
             plt.bar(labels, values, orientation="horizontal" if funnel_shape else "vertical")
@@ -268,7 +290,7 @@ class ReportsScreen(AppBound, Screen[None]):
 
     def action_export(self) -> None:
         if self.report is None:
-            self.notify("Nothing to export yet", severity="warning")
+            self.notify(self.crm.t("reports.nothing-to-export"), severity="warning")
             return
         flt = self.current_filter()
         span = "all-time" if flt.start is None else f"{flt.start}_{flt.end}"
@@ -276,9 +298,13 @@ class ReportsScreen(AppBound, Screen[None]):
         try:
             target.write_text(reports.to_csv(self.report.tables()), encoding="utf-8")
         except OSError as error:
-            self.notify(f"Cannot write {target}: {error.strerror}", title="Export failed", severity="error")
+            self.notify(
+                self.crm.t("reports.cannot-write").format(path=target, error=error.strerror),
+                title=self.crm.t("reports.export-failed"),
+                severity="error",
+            )
             return
-        self.notify(f"Saved {target}", title="Exported")
+        self.notify(self.crm.t("reports.saved").format(path=target), title=self.crm.t("reports.exported"))
 
 
 def cell(value: Any, money: bool, currency: str) -> str:
@@ -289,80 +315,99 @@ def cell(value: Any, money: bool, currency: str) -> str:
     return str(value)
 
 
-def chart_data(report: Report) -> tuple[str, list[str], list[float], str]:
+def chart_data(report: Report, lang: str = "en") -> tuple[str, list[str], list[float], str]:
     """(title, bar labels, bar values, unit) of the report's chart."""
+
+    def say(key: str, **values: Any) -> str:
+        return t(f"reports.chart.{key}", lang).format(**values)
+
     if isinstance(report, reports.FunnelReport):
         stages = [s for s in report.stages if s.kind != "lost"]
         return (
-            "Funnel: deals that reached each stage",
+            say("funnel"),
             [f"{s.position + 1} {s.name}" for s in stages][::-1],
             [float(s.reached) for s in stages][::-1],
-            "deals",
+            say("deals"),
         )
     if isinstance(report, reports.SourcesReport):
         totals = [r for r in report.rows if r.term is None]
         return (
-            "Leads by source",
-            [r.source or "(none)" for r in totals],
+            say("sources"),
+            [r.source or say("no-source") for r in totals],
             [float(r.leads) for r in totals],
-            "leads",
+            say("leads"),
         )
     if isinstance(report, reports.VelocityReport):
         return (
-            "Median days in stage",
+            say("velocity"),
             [f"{s.position + 1}" for s in report.stages],
             [s.median_days or 0.0 for s in report.stages],
-            "days",
+            say("days"),
         )
+    thousands = say("thousand", currency=getattr(report, "currency", "RUB"))
     if isinstance(report, reports.ForecastReport):
         return (
-            f"Weighted pipeline by expected close, thousand {report.currency}",
-            [m.label for m in report.by_month],
+            say("forecast", unit=thousands),
+            [value_text("month", m.label, lang) for m in report.by_month],
             [m.weighted / 100_000 for m in report.by_month],
-            f"thousand {report.currency}",
+            thousands,
         )
     if isinstance(report, reports.ManagersReport):
         return (
-            f"Won by manager, thousand {report.currency}",
-            [r.login or "no owner" for r in report.rows],
+            say("managers", unit=thousands),
+            [r.login or say("no-owner") for r in report.rows],
             [r.won_amount / 100_000 for r in report.rows],
-            f"thousand {report.currency}",
+            thousands,
         )
     top = report.rows[:10]
     return (
-        f"Top clients by revenue, thousand {report.currency}",
+        say("pareto", unit=thousands),
         [c.name[:16] for c in top],
         [c.revenue / 100_000 for c in top],
-        f"thousand {report.currency}",
+        thousands,
     )
 
 
-def summary(report: Report) -> str:
+def summary(report: Report, lang: str = "en") -> str:
     """One line of headline figures under the table."""
+
+    def say(key: str, **values: Any) -> str:
+        return t(f"reports.summary.{key}", lang).format(**values)
+
     if isinstance(report, reports.FunnelReport):
-        return (
-            f"Leads {report.leads} → contacts {report.converted} ({_p(report.converted_pct)}) → "
-            f"won {report.won} ({_p(report.won_of_leads_pct)} of leads, "
-            f"{_p(report.won_of_converted_pct)} of contacts)"
+        return say(
+            "funnel",
+            leads=report.leads,
+            converted=report.converted,
+            converted_pct=_p(report.converted_pct),
+            won=report.won,
+            won_of_leads=_p(report.won_of_leads_pct),
+            won_of_contacts=_p(report.won_of_converted_pct),
         )
     if isinstance(report, reports.SourcesReport):
         leads = sum(r.leads for r in report.rows if r.term is None)
         won = sum(r.won_amount for r in report.rows if r.term is None)
-        return f"{leads} leads; won {format_money(won, report.currency)}"
+        return say("sources", leads=leads, won=format_money(won, report.currency))
     if isinstance(report, reports.VelocityReport):
-        return f"Stuck now: {sum(s.stuck for s in report.stages)} deals past their stage's threshold"
+        return say("velocity", stuck=sum(s.stuck for s in report.stages))
     if isinstance(report, reports.ForecastReport):
-        return (
-            f"Open pipeline: {report.deals} deals, {format_money(report.amount, report.currency)}; "
-            f"weighted {format_money(report.weighted, report.currency)}"
+        return say(
+            "forecast",
+            deals=report.deals,
+            amount=format_money(report.amount, report.currency),
+            weighted=format_money(report.weighted, report.currency),
         )
     if isinstance(report, reports.ManagersReport):
         within = sum(r.called_within_hour for r in report.rows)
         leads = sum(r.leads for r in report.rows)
-        return f"Leads called within the hour: {within} of {leads} ({_p(reports.pct(within, leads))})"
-    return (
-        f"{report.top_clients} of {report.clients} clients ({_p(report.top_share_pct)}) bring "
-        f"{_p(report.top_revenue_pct)} of {format_money(report.revenue, report.currency)}"
+        return say("managers", within=within, leads=leads, pct=_p(reports.pct(within, leads)))
+    return say(
+        "pareto",
+        top=report.top_clients,
+        clients=report.clients,
+        share=_p(report.top_share_pct),
+        revenue_pct=_p(report.top_revenue_pct),
+        revenue=format_money(report.revenue, report.currency),
     )
 
 
