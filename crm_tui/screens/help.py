@@ -10,13 +10,23 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crm_tui.i18n import t
 from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
 
-def screen_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
+def textual_text(text: str, lang: str) -> str:
+    """A label of Textual's own bindings in ``lang`` (i18n key ``help.textual.<English text>``)."""
+    if not text or lang == "en":
+        return text
+    key = f"help.textual.{text}"
+    translated = t(key, lang)
+    return text if translated == key else translated
+
+
+def screen_bindings(screen: Screen[Any], lang: str = "en") -> list[tuple[str, str, str]]:
     """(key, description, tooltip) of every binding active on ``screen``: focused widget up to the app."""
     app = screen.app
     seen: set[str] = set()
@@ -30,12 +40,14 @@ def screen_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
                 if key in seen or not binding.description or binding.system:
                     continue
                 seen.add(key)
-                rows.append((app.get_key_display(binding), binding.description, binding.tooltip or ""))
+                description, tooltip = binding.description, binding.tooltip or ""
+                if not binding.id:  # Textual's own keys (focus, cursor, copy): named by their English text
+                    description, tooltip = textual_text(description, lang), textual_text(tooltip, lang)
+                rows.append((app.get_key_display(binding), description, tooltip))
     palette_key = app.COMMAND_PALETTE_BINDING
     if palette_key not in seen and app.ENABLE_COMMAND_PALETTE:
-        rows.append(
-            (app.get_key_display(Binding(palette_key, "")), "Command palette", "Commands and records")
-        )
+        palette = app.get_key_display(Binding(palette_key, ""))
+        rows.append((palette, t("help.palette", lang), t("help.palette.tip", lang)))
     return rows
 
 
@@ -55,14 +67,14 @@ class HelpScreen(AppBound, ModalScreen[None]):
 
     def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
-        self.rows = screen_bindings(screen)
+        self.rows = screen_bindings(screen, cast("CrmApp", screen.app).lang)
         self.screen_name = type(screen).__name__
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"[b]{self.crm.t('help.title')}[/b]", id="help-title")
             table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="help-keys")
-            table.add_columns("Key", "Does", "")
+            table.add_columns(self.crm.t("help.key"), self.crm.t("help.does"), "")
             for key, description, tooltip in self.rows:
                 table.add_row(key, description, tooltip)
             yield table

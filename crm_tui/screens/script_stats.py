@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crm_tui.i18n import t
 from crm_tui.services import scripts
 from crm_tui.services.scripts import ScriptInfo, ScriptStats
 from crm_tui.widgets.app_bound import AppBound
@@ -26,17 +27,18 @@ def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.0f}%"
 
 
-def stats_text(st: ScriptStats) -> str:
+def stats_text(st: ScriptStats, lang: str = "en") -> str:
     """The analytics of one script as the screen shows them (plain text, one block per node)."""
     lines = [
         st.title,
-        f"Calls {st.calls} · successful {st.successes} ({_percent(st.success_rate)})"
-        f" · ended early {st.ended_early}",
+        t("script-stats.calls", lang).format(
+            calls=st.calls, successes=st.successes, rate=_percent(st.success_rate), early=st.ended_early
+        ),
         "",
-        "Outcomes",
+        t("script-stats.outcomes", lang),
         *[f"  {label:<32} {n:>6}" for _oid, label, n in st.outcomes],
         "",
-        "Nodes (reached · success · no suitable answer)",
+        t("script-stats.nodes", lang),
     ]
     for node in st.nodes:
         lines.append(
@@ -44,7 +46,7 @@ def stats_text(st: ScriptStats) -> str:
         )
         lines += [f"      {i}. {text:<36} {n:>6}" for i, (text, n) in enumerate(node.answers, 1)]
         lines += [f'      0. "{said}"' for said in node.no_answer_said]
-    lines += ["", "Operators (calls · successful · rate)"]
+    lines += ["", t("script-stats.operators", lang)]
     lines += [
         f"  {(o.name or o.login or '-'):<28} {o.calls:>6} · {o.successes:>6} · {_percent(o.success_rate):>4}"
         for o in st.operators
@@ -64,7 +66,9 @@ class ScriptStatsScreen(AppBound, Screen[None]):
     ScriptStatsScreen #scripts { width: 40; height: 1fr; }
     ScriptStatsScreen #stats-scroll { width: 1fr; height: 1fr; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="script-stats.back", tooltip="Close")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="script-stats.back", tooltip="Close"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,9 +81,8 @@ class ScriptStatsScreen(AppBound, Screen[None]):
     async def on_mount(self) -> None:
         infos = await self.crm.run_db(_load, self.crm.now())
         listing = self.query_one("#scripts", OptionList)
-        listing.set_options(
-            [Option(f"{i.name}  ({i.calls} calls)", id=i.name) for i in infos]
-        )
+        label = self.crm.t("script-stats.script")
+        listing.set_options([Option(label.format(name=i.name, calls=i.calls), id=i.name) for i in infos])
         if infos:
             listing.highlighted = 0
             await self.show(infos[0].name)
@@ -91,4 +94,4 @@ class ScriptStatsScreen(AppBound, Screen[None]):
 
     async def show(self, name: str) -> None:
         st = await self.crm.run_db(scripts.stats, name)
-        self.query_one("#stats", Static).update(Content(stats_text(st)))
+        self.query_one("#stats", Static).update(Content(stats_text(st, self.crm.lang)))

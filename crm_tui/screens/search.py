@@ -65,9 +65,7 @@ class SearchScreen(AppBound, ModalScreen[None]):
         self.hits = hits
         options = self.query_one("#search-hits", OptionList)
         options.set_options(
-            Option(
-                f"{KIND_LABELS.get(h.kind, h.kind):<8} {h.label}" + (f"  ·  {h.detail}" if h.detail else "")
-            )
+            Option(f"{self.kind_label(h.kind):<8} {h.label}" + (f"  ·  {h.detail}" if h.detail else ""))
             for h in hits
         )
         if hits:
@@ -76,6 +74,12 @@ class SearchScreen(AppBound, ModalScreen[None]):
         if hits:
             status = f"{len(hits)}{'+' if len(hits) == LIMIT else ''} · ↑↓ enter"
         self.query_one("#search-status", Static).update(status)
+
+    def kind_label(self, kind: str) -> str:
+        """``Lead``, ``Contact``… in the app's language."""
+        key = f"search.kind.{kind}"
+        label = self.crm.t(key)
+        return KIND_LABELS.get(kind, kind) if label == key else label
 
     def action_down(self) -> None:
         self.query_one("#search-hits", OptionList).action_cursor_down()

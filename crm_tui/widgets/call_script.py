@@ -167,7 +167,7 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         app = cast("CrmApp", screen.app)
         running = screen.query(CallScriptPane)
         if running:
-            app.notify("A call is already in progress: end it with ctrl+e", severity="warning")
+            app.notify(app.t("call.in-progress"), severity="warning")
             running.first().focus()
             return None
         try:
@@ -181,9 +181,7 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                     now=app.now(),
                 )
                 if not offered:
-                    app.notify(
-                        "No call script on this desk: import one with crm script import", severity="warning"
-                    )
+                    app.notify(app.t("call.no-script"), severity="warning")
                     return None
                 script = offered[0].name
             run = await app.run_db(
@@ -212,11 +210,9 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         yield Static("", id="call-line")
         yield Static("", id="call-choices")
         yield Static("", id="call-ending")
-        yield Input(placeholder="What did the client say? (Enter keeps it)", id="call-said")
-        yield Input(placeholder="Notes on the call (Enter saves the call)", id="call-notes")
-        yield Static(
-            "1-9 answer · 0 no suitable answer · backspace back · ctrl+e end", id="call-help"
-        )
+        yield Input(placeholder=self.crm.t("call.said.hint"), id="call-said")
+        yield Input(placeholder=self.crm.t("call.notes.hint"), id="call-notes")
+        yield Static(self.crm.t("call.help"), id="call-help")
 
     def on_mount(self) -> None:
         self.refresh_call()
@@ -235,20 +231,23 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         self.tick()
         self.query_one("#call-line", Static).update(Content(self.run.line))
         choices = [f"{n}. {text}" for n, text in enumerate(self.run.choices(), 1)]
-        choices.append("0. No suitable answer")
+        choices.append(f"0. {self.crm.t('call.no-answer')}")
         notes = len(self.run.no_answer_notes)
         if notes:
-            choices.append(f"   ({notes} noted without an answer)")
+            choices.append(self.crm.t("call.noted").format(count=notes))
         self.query_one("#call-choices", Static).update(Content("\n".join(choices)))
         outcome = self.run.outcome_view()
         ending = self.query_one("#call-ending", Static)
         if self.mode == "ending":
-            lines = [f"Outcome: {outcome.label}" if outcome else "Outcome: ended early"]
+            say = self.crm.t
+            label = outcome.label if outcome else say("call.ended-early")
+            lines = [say("call.outcome").format(outcome=label)]
             if outcome and outcome.task_title:
-                lines.append(f"Follow-up task: {scripts.fill(outcome.task_title, self.run.values)}")
+                task = scripts.fill(outcome.task_title, self.run.values)
+                lines.append(say("call.follow-up").format(task=task))
             if outcome and outcome.stage and self.deal_id is not None:
-                lines.append(f"Deal moves to: {outcome.stage}")
-            lines.append("Type notes, Enter saves · Escape returns to the script")
+                lines.append(say("call.deal-moves").format(stage=outcome.stage))
+            lines.append(say("call.ending-help"))
             ending.update(Content("\n".join(lines)))
         else:
             ending.update("")
@@ -345,9 +344,12 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                 return
             raise
         minutes, seconds = divmod(saved.interaction.duration or 0, 60)
-        extra = f"; task: {saved.task.title}" if saved.task else ""
-        extra += f"; deal -> {saved.stage}" if saved.stage else ""
-        self.notify(f"{saved.outcome_label}, {minutes}:{seconds:02d}{extra}", title="Call saved")
+        extra = self.crm.t("call.saved-task").format(task=saved.task.title) if saved.task else ""
+        extra += self.crm.t("call.saved-stage").format(stage=saved.stage) if saved.stage else ""
+        outcome = saved.outcome_label
+        if outcome == "ended early":  # the service's word for a call that reached no outcome
+            outcome = self.crm.t("call.ended-early")
+        self.notify(f"{outcome}, {minutes}:{seconds:02d}{extra}", title=self.crm.t("call.saved"))
         host = self.screen
         await self.remove()
         host.post_message(self.Ended(self, saved))
