@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crm_tui.services import clock, contacts
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
 
 if TYPE_CHECKING:
@@ -58,15 +59,13 @@ class ContactListScreen(AppBound, Screen[None]):
             id="contacts",
         )
         yield Static(t("contacts.empty"), id="contacts-empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        table = self.table
-        if table.fetch is not None and table.first_page_index == 0:
-            self.action_reload()
+        self.table.refresh_top()  # contacts added or edited meanwhile (here, by a convert, by the CLI)
 
     @property
     def table(self) -> PagedTable[ContactRow]:

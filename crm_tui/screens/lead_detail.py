@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import status_name
@@ -24,6 +24,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     pass
@@ -76,7 +77,7 @@ class LeadDetailScreen(AppBound, Screen[None]):
             with Vertical(id="lead-right"):
                 yield Static(t("lead.history"), classes="section-title")
                 yield Static("", id="lead-history")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crm_tui.i18n import status_name
 from crm_tui.messages import LeadsArrived, RecordChanged
@@ -27,6 +27,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import LeadRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
             id="leads",
         )
         yield Static(t("inbox.empty"), id="inbox-empty")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.crm.leads_arrived.subscribe(self, self.leads_arrived)

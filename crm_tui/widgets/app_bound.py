@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
+from textual import events
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.screen import Screen
 
 from crm_tui.i18n import t as translate
 
@@ -57,3 +59,14 @@ class AppBound:
             node = cast(DOMNode, self)
             translate_bindings(node, self.crm.lang)
             node.refresh_bindings()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Keep a screen's rendered rows when it comes back (keys ``1``-``5``).
+
+        Textual restyles every widget of a resumed screen, which also throws away every table's and
+        list's rendered lines, so each switch redrew all of them from scratch. The app already
+        re-applies its CSS to a screen when the CSS changed while the screen was away (a new theme),
+        so the restyle is skipped when nothing changed. Runs before Textual's own handler.
+        """
+        if isinstance(self, Screen) and self._css_update_count == self.app._css_update_count:
+            event.refresh_styles = False

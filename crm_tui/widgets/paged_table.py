@@ -159,6 +159,15 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         self.fresh.clear()
         self._fetch_page(0, self.generation, placement="reset")
 
+    def refresh_top(self) -> None:
+        """Read the first page again and refill only if it differs (rows added or changed since): coming
+        back to a screen then costs one small query, not a redraw of the whole table."""
+        if self.fetch is None:
+            return
+        if self.first_page_index != 0:
+            return
+        self._fetch_page(0, self.generation, placement="top")
+
     @property
     def rows_held(self) -> list[R]:
         return [row for page in self.pages for row in page.rows]
@@ -221,10 +230,16 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
             return
         page = _Page(self.boundaries[index], rows)
         cursor_key = self._cursor_key()
-        if placement == "reset":
+        if placement == "top":
+            if self.pages and self.first_page_index == 0 and rows == self.pages[0].rows:
+                return
+            self.boundaries = [None]
+            self.exhausted = False
+        if placement in ("reset", "top"):
             self.pages = [page]
             self.first_page_index = index
-            cursor_key = None
+            if placement == "reset":
+                cursor_key = None
         elif placement == "below":
             self._append_below(page, cursor_key)
             self.post_message(self.Loaded(self, len(self.rows_held)))

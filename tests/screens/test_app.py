@@ -115,3 +115,24 @@ async def test_russian_ui(desk: Desk) -> None:
         assert app.t("mode.leads") == "Лиды"
         descriptions = {b.binding.description for b in app.active_bindings.values()}
         assert {"Новый лид", "Лиды", "Поиск"} <= descriptions
+
+
+async def test_the_contact_list_shows_a_contact_converted_meanwhile(desk: Desk) -> None:
+    from crm_tui.services import leads
+
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        await pilot.press("1")
+        await settle(app, pilot)
+        with database.connection_context():  # another process converts Maria meanwhile
+            leads.convert(desk.qualified_lead_id, by=1, now=NOW)
+        await pilot.press("3")
+        await settle(app, pilot)
+        assert [r.name for r in table.rows_held] == ["Maria Ivanova", "Пётр Сидоров"]
+        await pilot.press("1", "3")  # nothing changed: the same rows, the cursor where it was
+        await settle(app, pilot)
+        assert [r.name for r in table.rows_held] == ["Maria Ivanova", "Пётр Сидоров"]
