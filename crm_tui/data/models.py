@@ -120,9 +120,13 @@ class Lead(BaseModel):
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     deal = DeferredForeignKey("Deal", null=True, on_delete="SET NULL")  # set on conversion
     repeat_count = IntegerField(default=0)  # repeat requests from the same phone
+    # The earliest call_in/call_out at or after created_at linked to the lead, or to its contact at or
+    # after the conversion (see services.reports); kept by interactions.log and leads.convert (m0007).
+    first_call_at = DateTimeField(null=True)
 
     class Meta:
-        # the inbox filtered by status and source, keyset-paged on id at any depth (m0006)
+        # the inbox filtered by status and source, keyset-paged on id at any depth (m0006); the reports'
+        # indexes on the first-call delay are expressions, created by migration 7 (data/durations.py)
         indexes = ((("status", "utm_source"), False),)
 
 
@@ -157,6 +161,9 @@ class StageHistory(BaseModel):
     to_stage = ForeignKeyField(Stage, on_delete="CASCADE")
     by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     at = DateTimeField()
+    # when the deal moved on: the ``at`` of its next history row in (at, id) order; NULL while it is
+    # still there. Kept by deals.move (m0007 filled it for older rows); the stay is left_at - at.
+    left_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("deal", "at"), False),)

@@ -234,7 +234,7 @@ def move(deal_id: int, to: str | int, *, by: int | None, now: datetime, reason: 
             deal.lost_at = now
             deal.lost_reason = (reason or "").strip()[:500]
         deal.save()
-        StageHistory.create(deal=deal.id, from_stage=current.id, to_stage=target.id, by=by, at=now)
+        record_move(deal.id, current.id, target.id, by=by, at=now)
         Interaction.create(
             kind="stage_change",
             by=by,
@@ -247,6 +247,37 @@ def move(deal_id: int, to: str | int, *, by: int | None, now: datetime, reason: 
             data=json.dumps({"from": current.id, "to": target.id}),
         )
     return row(deal_id)
+
+
+def record_move(deal_id: int, from_stage: int | None, to_stage: int, *, by: int | None, at: datetime) -> int:
+    """Add a row to the deal's stage history and keep ``left_at`` (when each stay ended) right.
+
+    A deal's history is ordered by (at, id); the new row has the highest id, so it goes after every row
+    at or before ``at``. The row before it now ends at ``at``, and the new row ends where that one ended
+    (NULL when it is the latest, which is the normal case; a move recorded with an earlier time lands in
+    the middle). Call it in the transaction that moves the deal.
+    """
+    previous = (
+        StageHistory.select(StageHistory.id, StageHistory.left_at)
+        .where((StageHistory.deal == deal_id) & (StageHistory.at <= at))
+        .order_by(StageHistory.at.desc(), StageHistory.id.desc())
+        .first()
+    )
+    if previous is not None:
+        left_at = previous.left_at
+        StageHistory.update(left_at=at).where(StageHistory.id == previous.id).execute()
+    else:
+        following = (
+            StageHistory.select(StageHistory.at)
+            .where(StageHistory.deal == deal_id)
+            .order_by(StageHistory.at, StageHistory.id)
+            .first()
+        )
+        left_at = following.at if following is not None else None
+    created = StageHistory.create(
+        deal=deal_id, from_stage=from_stage, to_stage=to_stage, by=by, at=at, left_at=left_at
+    )
+    return int(created.id)
 
 
 def step(

@@ -310,7 +310,7 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
         "id", "name", "phone", "email", "company_name", "comment", "status", "disqualify_reason",
         "owner_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
         "landing_page", "created_at", "qualified_at", "converted_at", "closed_at", "contact_id",
-        "repeat_count", "deal_id",
+        "repeat_count", "first_call_at", "deal_id",
     ),
     Company: ("id", "name", "owner_id", "created_at"),
     Contact: ("id", "name", "company_id", "owner_id", "birthday", "tags", "created_at"),
@@ -320,7 +320,7 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
         "owner_id", "lead_id", "expected_close", "acts_signed_at", "lost_reason", "won_at", "lost_at",
         "stage_entered_at", "created_at",
     ),
-    StageHistory: ("deal_id", "from_stage_id", "to_stage_id", "by_id", "at"),
+    StageHistory: ("deal_id", "from_stage_id", "to_stage_id", "by_id", "at", "left_at"),
     Interaction: (
         "kind", "by_id", "at", "duration", "subject", "summary", "outcome", "lead_id", "contact_id",
         "deal_id", "data",
@@ -335,8 +335,8 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
 def insert_sql(model: type[BaseModel], columns: Sequence[str]) -> str:
     """Peewee's INSERT statement for ``columns`` of ``model`` (once per shape; rows go to executemany).
 
-    Every column of the table but an omitted ``id`` must be listed, so a new column fails loudly here
-    instead of being left NULL.
+    Every column of the table but an omitted ``id`` must be listed, in the model's field order, so a new
+    column fails loudly here instead of being left NULL or shifting the values.
     """
     by_column = {f.column_name: f for f in model._meta.sorted_fields}
     missing = set(by_column) - set(columns) - {"id"}
@@ -345,6 +345,9 @@ def insert_sql(model: type[BaseModel], columns: Sequence[str]) -> str:
         raise RuntimeError(
             f"{model.__name__} bulk insert: missing {sorted(missing)}, unknown {sorted(unknown)}"
         )
+    order = [f.column_name for f in model._meta.sorted_fields if f.column_name in columns]
+    if order != list(columns):  # Peewee writes the columns in field order; the rows must match it
+        raise RuntimeError(f"{model.__name__} bulk insert: list the columns in this order: {order}")
     sql, _ = model.insert({by_column[c]: None for c in columns}).sql()
     return str(sql)
 
@@ -874,7 +877,11 @@ class _Generator:
                 ts(qualified) if qualified is not None else None,
                 ts(converted) if converted is not None else None,
                 ts(closed) if closed is not None else None,
-                p[_P_CONTACT], 0, p[_P_DEAL],
+                p[_P_CONTACT], 0,
+                # the first call: in work and converted leads are called at first_call (their only call
+                # before any other; later calls on the contact come after the conversion)
+                ts(first_call) if status in ("in_work", "converted") else None,
+                p[_P_DEAL],
             )
         )  # fmt: skip
         parts = [folded]
@@ -1009,7 +1016,10 @@ class _Generator:
                 ts(converted),
             )
         )  # fmt: skip
-        rows.history.extend(history)
+        # each stay ends where the next move begins (moves are strictly later: dwell >= 600 s)
+        rows.history.extend(
+            (*move, history[i + 1][4] if i + 1 < len(history) else None) for i, move in enumerate(history)
+        )
         deal_body = title.casefold() + (" " + company.casefold() if company else "")
         rows.search.append(("deal", deal_id, deal_body))
         # the calls and notes of the way there

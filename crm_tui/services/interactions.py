@@ -79,7 +79,55 @@ def log(
             deal=deal_id,
             data=json.dumps(data, ensure_ascii=False) if data else "",
         )
+        if kind in CALL_KINDS:
+            note_call(item.at, lead_id=lead_id, contact_id=contact_id)
     return get(item.id)
+
+
+def note_call(at: datetime, *, lead_id: int | None, contact_id: int | None) -> None:
+    """Keep ``Lead.first_call_at`` (the reports' first call) up to date for a call made at ``at``.
+
+    The call counts for the lead it is linked to when it is at or after the lead's creation, and for
+    every lead converted into its contact when it is at or after that conversion (and the creation). Only
+    the earliest call counts, so a call logged late (out of order) still moves the time back. Call it in
+    the transaction that records the call.
+    """
+    earlier = Lead.first_call_at.is_null() | (Lead.first_call_at > at)
+    if lead_id is not None:
+        Lead.update(first_call_at=at).where(
+            (Lead.id == lead_id) & (Lead.created_at <= at) & earlier
+        ).execute()
+    if contact_id is not None:
+        Lead.update(first_call_at=at).where(
+            (Lead.contact == contact_id)
+            & Lead.converted_at.is_null(False)
+            & (Lead.converted_at <= at)
+            & (Lead.created_at <= at)
+            & earlier
+        ).execute()
+
+
+# A lead's first call from scratch: the definition of ``Lead.first_call_at`` (the reports'), in SQL.
+_FIRST_CALL = (
+    "(SELECT MIN(c.at) FROM ("
+    "SELECT i.at FROM interaction i WHERE i.lead_id = lead.id AND i.kind IN ('call_in', 'call_out') "
+    "AND i.at >= lead.created_at "
+    "UNION ALL "
+    "SELECT i.at FROM interaction i WHERE lead.converted_at IS NOT NULL AND i.contact_id = lead.contact_id "
+    "AND i.kind IN ('call_in', 'call_out') AND i.at >= lead.converted_at AND i.at >= lead.created_at"
+    ") AS c)"
+)
+
+
+def refresh_first_calls(*, contact_id: int) -> None:
+    """Recompute ``first_call_at`` of every lead converted into the contact (a handful of rows).
+
+    For a conversion: the lead's own calls are linked to the contact then, so they may count for other
+    leads converted into it before, and calls already on the contact count for the new one.
+    """
+    database.execute_sql(
+        f"UPDATE lead SET first_call_at = {_FIRST_CALL} WHERE contact_id = {database.param}", (contact_id,)
+    )
 
 
 def _query():  # type: ignore[no-untyped-def]

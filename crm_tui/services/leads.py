@@ -19,7 +19,7 @@ from crm_tui.data.models import (
     Task,
     User,
 )
-from crm_tui.services import pipelines
+from crm_tui.services import interactions, pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.validation import normalize_email, normalize_phone, required_text
 from crm_tui.services.views import ConversionResult, LeadDetail, LeadRow, SearchHit
@@ -406,6 +406,7 @@ def convert(lead_id: int, *, by: int | None, now: datetime, qualify_first: bool 
         lead.save()
         Task.update(contact=contact.id).where((Task.lead == lead.id) & Task.done_at.is_null()).execute()
         Interaction.update(contact=contact.id).where(Interaction.lead == lead.id).execute()
+        interactions.refresh_first_calls(contact_id=contact.id)  # the calls now shared with the contact
         Interaction.create(
             kind="conversion",
             by=by,

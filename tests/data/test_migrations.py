@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+from peewee import Database
+
 from crm_tui.data import migrations
 from crm_tui.data.db import connect_url, database, open_database
 from crm_tui.data.models import Company, Contact, Deal, Lead, SchemaVersion, Task
@@ -140,3 +143,85 @@ def test_a_step_numbered_below_the_file_version_is_still_applied(tmp_path: Path)
         assert 3 in migrations.applied_versions(db)
         assert migrations.upgrade(db) == []
     db.close()
+
+
+def _desk_at_version_6(url: str) -> Database:
+    """A desk written through the services at schema version 6, then without the columns step 7 adds:
+    a file from before first calls and stays were stored, with calls and moves logged out of order."""
+    from datetime import datetime, timedelta
+
+    from crm_tui.services import contacts, interactions, users
+
+    db = connect_url(url)
+    database.initialize(db)
+    now = datetime(2026, 3, 2, 9, 0)
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    with db.connection_context():
+        assert migrations.upgrade(db, target=6) == [1, 2, 3, 4, 5, 6]
+        users.ensure_default(now)
+        pipelines.ensure_default()
+
+        def call(at: datetime, **link: int) -> None:
+            interactions.log("call_out", by=None, now=at, at=at, duration=60, **link)  # type: ignore[arg-type]
+
+        lead = leads.register(leads.NewLead("Иван Петров", "+7 916 100-00-01"), by=None, now=now).id
+        call(now + 3 * hour, lead_id=lead)
+        call(now + hour, lead_id=lead)  # logged late: the first call
+        call(now - hour, lead_id=lead)  # before the lead: not counted
+        never = leads.register(leads.NewLead("Анна Котова", "+7 916 100-00-02"), by=None, now=now).id
+        interactions.log("note", by=None, now=now + hour, lead_id=never, summary="без звонка")
+        converted = leads.register(leads.NewLead("Олег Сидоров", "+7 916 100-00-03"), by=None, now=now).id
+        result = leads.convert(converted, by=None, now=now + day, qualify_first=True)
+        call(now + 2 * hour, contact_id=result.contact_id)  # on the contact before the conversion
+        call(now + 2 * day, contact_id=result.contact_id)  # after it: the first call
+        contact = contacts.create(contacts.ContactEdit("Пётр Орлов"), by=None, now=now)
+        call(now + hour, contact_id=contact)
+        deals.move(result.deal_id, "3", by=None, now=now + 3 * day)
+        deals.move(result.deal_id, "2", by=None, now=now + 2 * day)  # recorded late
+        deals.move(result.deal_id, "4", by=None, now=now + 3 * day)  # same moment as an earlier move
+        deals.create("Аудит", contact_id=None, by=None, now=now)
+        db.execute_sql("ALTER TABLE lead DROP COLUMN first_call_at")
+        db.execute_sql("ALTER TABLE stage_history DROP COLUMN left_at")
+    return db
+
+
+def _step_7_upgrades_and_backfills(url: str) -> None:
+    from datetime import datetime, timedelta
+
+    from crm_tui.data.models import StageHistory
+
+    db = _desk_at_version_6(url)
+    now = datetime(2026, 3, 2, 9, 0)
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    with db.connection_context():
+        assert not any(c.name == "first_call_at" for c in db.get_columns("lead"))
+        assert migrations.upgrade(db) == [7]
+        assert migrations.current_version(db) == 7
+        first = {lead.id: lead.first_call_at for lead in Lead.select().order_by(Lead.id)}
+        assert first == {1: now + hour, 2: None, 3: now + 2 * day}
+        history = StageHistory.select().order_by(StageHistory.id)
+        assert [(h.deal_id, h.at, h.left_at) for h in history] == [
+            (1, now + day, now + 2 * day),
+            (1, now + 3 * day, now + 3 * day),
+            (1, now + 2 * day, now + 3 * day),
+            (1, now + 3 * day, None),
+            (2, now, None),
+        ]
+        names = {i.name for i in db.get_indexes("lead")} | {i.name for i in db.get_indexes("stage_history")}
+        assert {
+            "lead_report_source_term",
+            "lead_report_source_first_call",
+            "lead_report_owner",
+            "stage_history_report_stay",
+        } <= names
+        assert migrations.upgrade(db) == []
+    db.close()
+
+
+def test_step_7_backfills_first_calls_and_stays_of_an_older_file(tmp_path: Path) -> None:
+    _step_7_upgrades_and_backfills(f"sqlite:///{tmp_path / 'crm.db'}")
+
+
+@pytest.mark.postgres
+def test_step_7_backfills_first_calls_and_stays_on_postgresql(pg_url: str) -> None:
+    _step_7_upgrades_and_backfills(pg_url)

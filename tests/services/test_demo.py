@@ -27,6 +27,7 @@ from crm_tui.data.models import (
 from crm_tui.services import deals, demo, leads, pipelines, search
 from crm_tui.services.validation import normalize_email, normalize_phone
 from tests.conftest import NOW
+from tests.services import test_report_durations as durations
 
 CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
 
@@ -155,6 +156,17 @@ def test_interactions_and_tasks(summary: demo.DemoSummary) -> None:
     new_leads = {i for (i,) in Lead.select(Lead.id).where(Lead.status == "new").tuples()}
     first_calls = {t.lead_id for t in open_tasks if t.kind == "first_call"}
     assert new_leads and new_leads <= first_calls
+
+
+def test_first_calls_and_stays_are_stored_as_the_interactions_and_history_define_them(
+    summary: demo.DemoSummary,
+) -> None:
+    first_calls = durations.stored_first_calls()
+    assert first_calls == durations.defined_first_calls()
+    assert sum(1 for _, at in first_calls if at is not None) > 50
+    stays = durations.stored_left_at()
+    assert stays == durations.defined_left_at()
+    assert sum(1 for _, at in stays if at is not None) > 50
 
 
 def test_found_by_cyrillic_name_phone_fragment_and_email(summary: demo.DemoSummary) -> None:
