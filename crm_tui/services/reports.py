@@ -1,9 +1,13 @@
 """The head of sales' reports: funnel, sources, velocity, forecast, managers and Pareto (80/20).
 
-Every figure is one aggregate SQL query over the desk (GROUP BY and window functions in the database,
-never a Python loop over rows), and the same SQL runs on SQLite (>= 3.40) and PostgreSQL (>= 15); the two
+Every figure is computed in the database (GROUP BY, window functions, ``ORDER BY ... LIMIT 1 OFFSET k``),
+never by a Python loop over rows, and the same SQL runs on SQLite (>= 3.40) and PostgreSQL (>= 15); the two
 dialect twins are the time difference in seconds and the month of a date (see :func:`_seconds` and
-:func:`_month`).
+:func:`_month`). A median or p90 is the value at its rank in ascending order, read with one small query
+per group from an index keyed on (group, duration) (migration 7), so nothing is sorted however many
+leads or moves there are. The first call of a lead and the end of a stay are stored
+(``lead.first_call_at``, ``stage_history.left_at``) by the services that log calls and move deals; their
+definitions below are what those columns hold.
 
 Shared definitions
 ------------------
@@ -20,20 +24,23 @@ Shared definitions
   **p90** = nearest rank: the smallest value with at least 90% of values at or below it (row number
   ``ceil(0.9 * n)`` in ascending order).
 - **First call** of a lead = the earliest ``call_in``/``call_out`` interaction at or after the lead's
-  creation that is linked to the lead, or to its contact at or after its conversion.
+  creation that is linked to the lead, or to its contact at or after its conversion
+  (``lead.first_call_at``; the delay is ``first_call_at - created_at`` in whole seconds).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crm_tui.data.db import database, is_sqlite
+from crm_tui.data.durations import seconds_between
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput
 
@@ -116,11 +123,14 @@ class _Sql:
         return list(database.execute_sql(sql, self.params).fetchall())
 
 
+def _named(name: str) -> str:
+    """The placeholder of a parameter given by name (for a statement built once and run per group)."""
+    return f":{name}" if is_sqlite() else f"%({name})s"
+
+
 def _seconds(later: str, earlier: str) -> str:
-    """Whole seconds from ``earlier`` to ``later`` (dialect twins)."""
-    if is_sqlite():
-        return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
-    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier}))) AS BIGINT)"
+    """Whole seconds from ``earlier`` to ``later`` (dialect twins, shared with the report indexes)."""
+    return seconds_between(later, earlier)
 
 
 def _month(column: str) -> str:
@@ -130,14 +140,42 @@ def _month(column: str) -> str:
     return f"to_char({column}, 'YYYY-MM')"
 
 
-def _median_p90(value: str, partition: str) -> tuple[str, str, str]:
-    """Window columns and the aggregates that turn them into the median and p90 (one shared SQL)."""
-    over = f"OVER (PARTITION BY {partition} ORDER BY {value})" if partition else f"OVER (ORDER BY {value})"
-    count_over = f"OVER (PARTITION BY {partition})" if partition else "OVER ()"
-    windows = f"ROW_NUMBER() {over} AS rn, COUNT(*) {count_over} AS n"
-    median = f"AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN {value} END)"
-    p90 = f"MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN {value} END)"
-    return windows, median, p90
+def _ranked(
+    value: str, source: str, where: str, params: dict[str, Any], rank: int, count: int = 1
+) -> list[Any]:
+    """The values at 1-based ranks ``rank`` .. ``rank + count - 1`` of ``value`` in ascending order.
+
+    ``ORDER BY value LIMIT count OFFSET rank - 1``: with an index whose key is (group columns, value) the
+    database walks the index up to the rank and sorts nothing (the report indexes of migration 7).
+    """
+    q = _Sql()
+    q.params.update(params)
+    return [
+        r[0]
+        for r in q.rows(
+            f"SELECT {value} FROM {source} WHERE {where} ORDER BY {value} LIMIT {count} OFFSET {rank - 1}"
+        )
+    ]
+
+
+def _median(value: str, source: str, where: str, params: dict[str, Any], n: int) -> Decimal | None:
+    """Median of the ``n`` values of ``value`` in ``source`` matching ``where``: the middle value, or the
+    mean of the two middle ones (ranks ``(n + 1) / 2`` and ``(n + 2) / 2``, integer division)."""
+    if n <= 0:
+        return None
+    lo, hi = (n + 1) // 2, (n + 2) // 2
+    values = _ranked(value, source, where, params, lo, hi - lo + 1)
+    if len(values) != hi - lo + 1:  # the desk changed between the count and this query
+        return None
+    return (Decimal(int(values[0])) + Decimal(int(values[-1]))) / 2
+
+
+def _p90(value: str, source: str, where: str, params: dict[str, Any], n: int) -> int | None:
+    """p90 by nearest rank: the value at rank ceil(0.9 n) = ``(9 n + 9) / 10`` (integer division)."""
+    if n <= 0:
+        return None
+    values = _ranked(value, source, where, params, (9 * n + 9) // 10)
+    return int(values[0]) if values else None
 
 
 def pct(part: int | float, whole: int | float) -> float | None:
@@ -405,39 +443,14 @@ class SourcesReport:
         ]
 
 
-def _lead_base(q: _Sql, flt: ReportFilter, pid: int) -> str:
-    """CTEs ``lf`` and ``base``: one row per lead of the period with its source, term, owner, stage flags,
-    won amount and first-call delay in seconds (NULL when never called).
+def _first_call_delay() -> str:
+    """A lead's first-call delay in whole seconds: the key of the report indexes on ``lead``."""
+    return _seconds("l.first_call_at", "l.created_at")
 
-    The two correlated lookups (calls by lead, calls by contact after conversion) each use an index and
-    run once per lead: the CTEs are MATERIALIZED so no engine inlines them into several evaluations.
-    """
-    calls_by_lead = (
-        f"(SELECT MIN(i.at) FROM interaction i WHERE i.lead_id = l.id AND i.kind IN {CALL_KINDS} "
-        "AND i.at >= l.created_at)"
-    )
-    calls_by_contact = (
-        "(CASE WHEN l.contact_id IS NOT NULL AND l.converted_at IS NOT NULL THEN "
-        f"(SELECT MIN(i.at) FROM interaction i WHERE i.contact_id = l.contact_id AND i.kind IN {CALL_KINDS} "
-        "AND i.at >= l.converted_at AND i.at >= l.created_at) END)"
-    )
-    return (
-        "lf AS MATERIALIZED (SELECT l.utm_source AS src, l.utm_term AS term, l.owner_id AS owner_id, "
-        "l.created_at AS created_at, "
-        "CASE WHEN l.qualified_at IS NOT NULL THEN 1 ELSE 0 END AS qualified, "
-        "CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END AS converted, "
-        "CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END AS won, "
-        f"CASE WHEN s.kind = 'won' THEN {q.money('d.amount', 'd.currency', flt)} ELSE 0 END AS won_amount, "
-        f"{calls_by_lead} AS a, {calls_by_contact} AS b "
-        f"FROM lead l LEFT JOIN deal d ON d.id = l.deal_id AND d.pipeline_id = {q.p(pid)} "
-        "LEFT JOIN stage s ON s.id = d.stage_id "
-        f"WHERE {q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}), "
-        "base AS MATERIALIZED (SELECT src, term, owner_id, qualified, converted, won, won_amount, "
-        + _seconds(
-            "(CASE WHEN b IS NULL THEN a WHEN a IS NULL THEN b WHEN a <= b THEN a ELSE b END)", "created_at"
-        )
-        + " AS delay FROM lf)"
-    )
+
+def _leads_in(q: _Sql, flt: ReportFilter) -> str:
+    """Leads (``l``) created in the period and owned by the owner."""
+    return f"{q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}"
 
 
 def sources(flt: ReportFilter) -> SourcesReport:
@@ -447,52 +460,62 @@ def sources(flt: ReportFilter) -> SourcesReport:
     ``term`` None) and by ``utm_term`` within it (empty strings are their own group):
     ``qualified`` = ever qualified (``qualified_at`` set), ``converted`` = converted into a contact,
     ``won``/``won_amount`` = their deals (in the pipeline) now won, ``conversion_pct`` = converted / leads,
-    ``median_first_call_min`` = median of (first call - lead created) over the leads that were called.
+    ``median_first_call_min`` = median of (first call - lead created) over the leads that were called
+    (``lead.first_call_at``, the first call as defined above, kept when calls are logged).
     Ordered by source, the total row first, then keywords by lead count (descending).
+
+    Counts per keyword come from one GROUP BY over the ``lead_report_source_term`` index; each median is
+    read at its rank from that index (per keyword) or ``lead_report_source_first_call`` (per source).
     """
     pid = _pipeline(flt)
     q = _Sql()
-    base = _lead_base(q, flt, pid)
-    windows_t, median_t, _ = _median_p90("delay", "src, term")
-    windows_s, median_s, _ = _median_p90("delay", "src")
-    sql = (
-        f"WITH {base}, "
-        "agg AS (SELECT src, term, COUNT(*) AS leads, SUM(qualified) AS qualified, "
-        "SUM(converted) AS converted, SUM(won) AS won, SUM(won_amount) AS won_amount, "
-        "COUNT(delay) AS called FROM base GROUP BY src, term), "
-        f"mt AS (SELECT src, term, {median_t} AS med FROM (SELECT src, term, delay, {windows_t} "
-        "FROM base WHERE delay IS NOT NULL) AS r GROUP BY src, term), "
-        f"ms AS (SELECT src, {median_s} AS med FROM (SELECT src, delay, {windows_s} "
-        "FROM base WHERE delay IS NOT NULL) AS r GROUP BY src) "
-        "SELECT a.src, a.term, a.leads, a.qualified, a.converted, a.won, a.won_amount, a.called, mt.med, "
-        "ms.med FROM agg a LEFT JOIN mt ON mt.src = a.src AND mt.term = a.term "
-        "LEFT JOIN ms ON ms.src = a.src"
+    counts = q.rows(
+        "SELECT l.utm_source, l.utm_term, COUNT(*), "
+        "SUM(CASE WHEN l.qualified_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END), COUNT(l.first_call_at) "
+        f"FROM lead l WHERE {_leads_in(q, flt)} GROUP BY l.utm_source, l.utm_term"
     )
-    rows = q.rows(sql)
-    totals: dict[str, list[Any]] = {}
+    q = _Sql()
+    won_rows = q.rows(
+        f"SELECT l.utm_source, l.utm_term, COUNT(*), SUM({q.money('d.amount', 'd.currency', flt)}) "
+        "FROM deal d JOIN stage s ON s.id = d.stage_id JOIN lead l ON l.deal_id = d.id "
+        f"WHERE s.kind = 'won' AND d.pipeline_id = {q.p(pid)} AND {_leads_in(q, flt)} "
+        "GROUP BY l.utm_source, l.utm_term"
+    )
+    won = {(str(r[0]), str(r[1])): (int(r[2]), int(r[3] or 0)) for r in won_rows}
+    delay = _first_call_delay()
+    q = _Sql()
+    called_in = f"l.first_call_at IS NOT NULL AND {_leads_in(q, flt)}"
+    totals: dict[str, list[int]] = {}
     terms: dict[str, list[SourceRow]] = {}
-    for src, term, n, qual, conv, won, amount, called, med_t, med_s in rows:
-        terms.setdefault(src, []).append(
-            SourceRow(
-                src,
-                term,
-                int(n),
-                int(qual),
-                int(conv),
-                int(won),
-                int(amount),
-                pct(int(conv), int(n)),
-                _round1(med_t, 60),
-                int(called),
-            )
+    for src, term, n, qual, conv, called in counts:
+        src, term, n, qual, conv, called = str(src), str(term), int(n), int(qual), int(conv), int(called)
+        won_n, amount = won.get((src, term), (0, 0))
+        params = {**q.params, "src": src, "term": term}
+        med = _median(
+            delay,
+            "lead l",
+            f"l.utm_source = {_named('src')} AND l.utm_term = {_named('term')} AND {called_in}",
+            params,
+            called,
         )
-        t = totals.setdefault(src, [0, 0, 0, 0, 0, 0, med_s])
-        for i, v in enumerate((n, qual, conv, won, amount, called)):
-            t[i] += int(v)
+        terms.setdefault(src, []).append(
+            SourceRow(src, term, n, qual, conv, won_n, amount, pct(conv, n), _round1(med, 60), called)
+        )
+        t = totals.setdefault(src, [0, 0, 0, 0, 0, 0])
+        for i, v in enumerate((n, qual, conv, won_n, amount, called)):
+            t[i] += v
     out: list[SourceRow] = []
     for src in sorted(totals):
-        n, qual, conv, won, amount, called, med_s = totals[src]
-        out.append(SourceRow(src, None, n, qual, conv, won, amount, pct(conv, n), _round1(med_s, 60), called))
+        n, qual, conv, won_n, amount, called = totals[src]
+        med = _median(
+            delay,
+            "lead l",
+            f"l.utm_source = {_named('src')} AND {called_in}",
+            {**q.params, "src": src},
+            called,
+        )
+        out.append(SourceRow(src, None, n, qual, conv, won_n, amount, pct(conv, n), _round1(med, 60), called))
         out.extend(sorted(terms[src], key=lambda r: (-r.leads, r.term or "")))
     return SourcesReport(flt.period_label, flt.currency, out)
 
@@ -563,38 +586,37 @@ def velocity(flt: ReportFilter, *, now: datetime) -> VelocityReport:
     """How long deals stay in each open stage, and which are stuck now.
 
     A *stay* is a stage-history row of a pipeline deal (owned by the owner) into an open stage, up to the
-    deal's next history row; stays still running are left out. The sample is the completed stays that
-    *began* in the period. ``median_days``/``p90_days`` of the stay lengths (days, 1 decimal).
+    deal's next history row in (at, id) order (``stage_history.left_at``, kept when a move is recorded;
+    the same as ``LEAD(at) OVER (PARTITION BY deal_id ORDER BY at, id)``); stays still running are left
+    out. The sample is the completed stays that *began* in the period. ``median_days``/``p90_days`` of the
+    stay lengths (days, 1 decimal), each read at its rank from the ``stage_history_report_stay`` index.
     *Stuck* (no period: it is the state at ``now``): open deals whose time in their current stage
     (``now - stage_entered_at``) exceeds the stage's ``stale_days`` (stages with 0 have no threshold);
     listed longest first, at most 50.
     """
     pid = _pipeline(flt)
     stage_list = pipelines.stages(pid)
-    in_pipeline = ", ".join(str(s.id) for s in stage_list) or "NULL"
     q = _Sql()
-    windows, median, p90 = _median_p90("secs", "stage_id")
-    lo, _ = period_bounds(flt)
-    # Exact pre-filters before the window: a deal's history is all in one pipeline, and the row after a
-    # stay that began at or after the period's start began then too.
-    # and ``+h.to_stage_id`` reads the history in (deal, at) index order, the window's own order.
     owner = (
-        f"AND h.deal_id IN (SELECT d.id FROM deal d WHERE {q.owner('d.owner_id', flt)}) "
+        f"h.deal_id IN (SELECT d.id FROM deal d WHERE {q.owner('d.owner_id', flt)})"
         if flt.owner_id is not None
-        else ""
+        else "1 = 1"
     )
-    since = f"AND h.at >= {q.p(lo)} " if lo is not None else ""
-    sql = (
-        "WITH h AS (SELECT h.to_stage_id AS stage_id, h.at, "
-        "LEAD(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id) AS left_at "
-        f"FROM stage_history h WHERE +h.to_stage_id IN ({in_pipeline}) {since}{owner}), "
-        f"stays AS (SELECT h.stage_id, {_seconds('h.left_at', 'h.at')} AS secs FROM h "
-        "JOIN stage s ON s.id = h.stage_id "
-        f"WHERE s.kind = 'open' AND h.left_at IS NOT NULL AND {q.period('h.at', flt)}) "
-        f"SELECT stage_id, MAX(n), {median}, {p90} FROM (SELECT stage_id, secs, {windows} FROM stays) AS r "
-        "GROUP BY stage_id"
+    completed = f"h.left_at IS NOT NULL AND {q.period('h.at', flt)} AND {owner}"
+    counts = q.rows(
+        "SELECT h.to_stage_id, COUNT(*) FROM stage_history h "
+        f"WHERE h.to_stage_id IN ({_stage_ids(pid, 'open')}) AND {completed} GROUP BY h.to_stage_id"
     )
-    speed = {int(r[0]): (int(r[1]), r[2], r[3]) for r in q.rows(sql)}
+    stay = _seconds("h.left_at", "h.at")
+    speed: dict[int, tuple[int, Decimal | None, int | None]] = {}
+    for stage_id, n in counts:
+        params = {**q.params, "stage": int(stage_id)}
+        where = f"h.to_stage_id = {_named('stage')} AND {completed}"
+        speed[int(stage_id)] = (
+            int(n),
+            _median(stay, "stage_history h", where, params, int(n)),
+            _p90(stay, "stage_history h", where, params, int(n)),
+        )
     q = _Sql()
     age = _seconds(q.p(now), "d.stage_entered_at")  # one named placeholder, used as often as needed
     now_rows = q.rows(
@@ -802,8 +824,9 @@ def managers(flt: ReportFilter) -> ManagersReport:
     """Each manager's work in the period.
 
     - ``leads``: leads *created* in the period that the user owns; ``called``/``called_within_hour``: of
-      them, those with a first call at all / within one hour of creation (the one-hour rule);
-      ``within_hour_pct`` = called within the hour / leads; ``median_first_call_min`` over the called ones.
+      them, those with a first call (``lead.first_call_at``) at all / within one hour of creation (the
+      one-hour rule); ``within_hour_pct`` = called within the hour / leads; ``median_first_call_min`` over
+      the called ones, read at its rank from the ``lead_report_owner`` index.
     - ``calls``/``talk_seconds``: ``call_in`` + ``call_out`` interactions the user logged (``by``) with
       ``at`` in the period, and their total duration.
     - ``won``/``won_amount``: the user's deals (pipeline) with ``won_at`` in the period.
@@ -812,17 +835,23 @@ def managers(flt: ReportFilter) -> ManagersReport:
     """
     pid = _pipeline(flt)
     q = _Sql()
-    base = _lead_base(q, flt, pid)
-    windows, median, _ = _median_p90("delay", "owner_id")
-    lead_rows = q.rows(
-        f"WITH {base} SELECT a.owner_id, a.leads, a.called, a.within, m.med FROM "
-        f"(SELECT owner_id, COUNT(*) AS leads, COUNT(delay) AS called, "
-        f"SUM(CASE WHEN delay <= {FIRST_CALL_RULE} THEN 1 ELSE 0 END) AS within "
-        "FROM base GROUP BY owner_id) a "
-        f"LEFT JOIN (SELECT owner_id, {median} AS med FROM (SELECT owner_id, delay, {windows} FROM base "
-        "WHERE delay IS NOT NULL) AS r GROUP BY owner_id) m "
-        "ON m.owner_id = a.owner_id OR (m.owner_id IS NULL AND a.owner_id IS NULL)"
+    delay = _first_call_delay()
+    counted = q.rows(
+        "SELECT l.owner_id, COUNT(*), COUNT(l.first_call_at), "
+        f"SUM(CASE WHEN {delay} <= {FIRST_CALL_RULE} THEN 1 ELSE 0 END) "
+        f"FROM lead l WHERE {_leads_in(q, flt)} GROUP BY l.owner_id"
     )
+    lead_rows = []
+    called_in = f"l.first_call_at IS NOT NULL AND {_leads_in(q, flt)}"
+    for uid, n, called, within in counted:
+        if uid is None:
+            med = _median(delay, "lead l", f"l.owner_id IS NULL AND {called_in}", q.params, int(called))
+        else:
+            params = {**q.params, "owner": int(uid)}
+            med = _median(
+                delay, "lead l", f"l.owner_id = {_named('owner')} AND {called_in}", params, int(called)
+            )
+        lead_rows.append((uid, n, called, within, med))
     q = _Sql()
     call_rows = q.rows(
         "SELECT i.by_id, COUNT(*), SUM(COALESCE(i.duration, 0)) FROM interaction i "
@@ -993,8 +1022,30 @@ def pareto(flt: ReportFilter) -> ParetoReport:
 Report = FunnelReport | SourcesReport | VelocityReport | ForecastReport | ManagersReport | ParetoReport
 
 
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """One read transaction for all the queries of a report, so its counts and the ranks read for its
+    medians see the same desk while others write (SQLite: a deferred transaction takes no write lock;
+    PostgreSQL: repeatable read). Inside a transaction already, that transaction is the snapshot."""
+    if database.in_transaction():
+        yield
+        return
+    if is_sqlite():
+        with database.atomic("DEFERRED"):
+            yield
+        return
+    with database.atomic():
+        database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 def run(name: str, flt: ReportFilter, *, now: datetime) -> Report:
-    """Compute a report by name (the CLI and the Reports screen go through here)."""
+    """Compute a report by name (the CLI and the Reports screen go through here), in one snapshot."""
+    with snapshot():
+        return _run(name, flt, now=now)
+
+
+def _run(name: str, flt: ReportFilter, *, now: datetime) -> Report:
     if name == "funnel":
         return funnel(flt)
     if name == "sources":

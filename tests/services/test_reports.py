@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import pytest
 from peewee import Database
@@ -339,3 +340,105 @@ def test_csv_holds_every_table(db: Database) -> None:
     assert lines[1] == "stages,1,Lead registered,open,1,100,1,0.0"
     assert "chain,leads,1,100.0" in lines
     assert database.obj is not None
+
+
+# ------------------------------------------------------------------ the demo desk against plain Python
+def _python_median(values: list[int]) -> float | None:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    return (ordered[(n + 1) // 2 - 1] + ordered[(n + 2) // 2 - 1]) / 2
+
+
+def _python_p90(values: list[int]) -> int | None:
+    ordered = sorted(values)
+    return ordered[(9 * len(ordered) + 9) // 10 - 1] if ordered else None
+
+
+def _at(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_medians_p90_and_counts_match_a_plain_computation_on_the_demo_desk(db: Database) -> None:
+    """Sources, managers and velocity on a generated desk, against the same figures computed in Python
+    from the raw interactions and stage history (the definitions, not the stored columns)."""
+    from crm_tui.services import demo
+    from tests.services.test_report_durations import FIRST_CALL_DEFINITION
+
+    demo.generate(leads=400, now=NOW, seed=11)
+    first = {int(r[0]): r[1] for r in database.execute_sql(FIRST_CALL_DEFINITION).fetchall()}
+    lead_rows = database.execute_sql(
+        "SELECT id, utm_source, utm_term, owner_id, created_at, qualified_at, converted_at FROM lead"
+    ).fetchall()
+    month = ReportFilter(start=(NOW - 29 * DAY).date(), end=NOW.date())
+    for flt in (ReportFilter(), month):
+        lo, hi = reports.period_bounds(flt)
+        chosen = [r for r in lead_rows if (lo is None or _at(r[4]) >= lo) and (hi is None or _at(r[4]) < hi)]
+        delay = {
+            r[0]: round((_at(first[r[0]]) - _at(r[4])).total_seconds())
+            for r in chosen
+            if first[r[0]] is not None
+        }
+        by_term: dict[tuple[str, str | None], list[Any]] = {}
+        for r in chosen:
+            for key in ((r[1], r[2]), (r[1], None)):
+                by_term.setdefault(key, []).append(r)
+        report = {(row.source, row.term): row for row in reports.sources(flt).rows}
+        assert set(report) == set(by_term)
+        for key, members in by_term.items():
+            got = report[key]
+            delays = [delay[r[0]] for r in members if r[0] in delay]
+            assert (got.leads, got.called) == (len(members), len(delays))
+            assert got.qualified == sum(1 for r in members if r[5] is not None)
+            assert got.converted == sum(1 for r in members if r[6] is not None)
+            assert got.median_first_call_min == reports._round1(_python_median(delays), 60)
+
+        by_owner: dict[int | None, list[Any]] = {}
+        for r in chosen:
+            by_owner.setdefault(r[3], []).append(r)
+        managers = {row.user_id: row for row in reports.managers(flt).rows}
+        for owner, members in by_owner.items():
+            delays = [delay[r[0]] for r in members if r[0] in delay]
+            got = managers[owner]
+            assert (got.leads, got.called) == (len(members), len(delays))
+            assert got.called_within_hour == sum(1 for d in delays if d <= reports.FIRST_CALL_RULE)
+            assert got.median_first_call_min == reports._round1(_python_median(delays), 60)
+
+        history = database.execute_sql("SELECT deal_id, to_stage_id, at, id FROM stage_history").fetchall()
+        moves: dict[int, list[Any]] = {}
+        for deal_id, stage_id, at, hid in history:
+            moves.setdefault(deal_id, []).append((_at(at), hid, stage_id))
+        stays: dict[int, list[int]] = {}
+        for rows in moves.values():
+            rows.sort()
+            for (at, _, stage_id), (left, _, _) in zip(rows, rows[1:], strict=False):
+                if (lo is None or at >= lo) and (hi is None or at < hi):
+                    stays.setdefault(stage_id, []).append(round((left - at).total_seconds()))
+        velocity = reports.velocity(flt, now=NOW)
+        assert sum(s.stays for s in velocity.stages) > 0
+        for stage in velocity.stages:
+            values = stays.get(stage.stage_id, [])
+            assert stage.stays == len(values)
+            assert stage.median_days == reports._round1(_python_median(values), 86400)
+            assert stage.p90_days == reports._round1(_python_p90(values), 86400)
+
+
+def test_run_computes_each_report_in_one_read_snapshot(db: Database, anna: int) -> None:
+    t = NOW - 2 * DAY
+    a = lead(t, source="yandex", term="crm", owner=anna)
+    call(t + 30 * MIN, lead_id=a, by=anna)
+    win(convert(a, t + DAY, amount=1000_00), t + DAY)
+    for name in reports.REPORTS:
+        direct = {
+            "funnel": lambda: reports.funnel(MARCH),
+            "sources": lambda: reports.sources(MARCH),
+            "velocity": lambda: reports.velocity(MARCH, now=NOW),
+            "forecast": lambda: reports.forecast(MARCH),
+            "managers": lambda: reports.managers(MARCH),
+            "pareto": lambda: reports.pareto(MARCH),
+        }[name]()
+        assert reports.run(name, MARCH, now=NOW).tables() == direct.tables()
+        assert not database.in_transaction()
+    with database.atomic():  # inside a caller's transaction, that transaction is the snapshot
+        assert reports.run("sources", MARCH, now=NOW).tables() == reports.sources(MARCH).tables()
