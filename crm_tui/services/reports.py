@@ -448,9 +448,16 @@ def _first_call_delay() -> str:
     return _seconds("l.first_call_at", "l.created_at")
 
 
-def _leads_in(q: _Sql, flt: ReportFilter) -> str:
-    """Leads (``l``) created in the period and owned by the owner."""
-    return f"{q.period('l.created_at', flt)} AND {q.owner('l.owner_id', flt)}"
+def _leads_in(q: _Sql, flt: ReportFilter, *, scan: bool = False) -> str:
+    """Leads (``l``) created in the period and owned by the owner.
+
+    ``scan=True`` for a count over the leads: SQLite is told not to look the period up in the
+    ``created_at`` index (``+column``), so it reads the report index, which holds the period's column,
+    from end to end (~0.2 s for a million leads) instead of fetching every lead of a long period from the
+    table (~1 s for a year). PostgreSQL's planner weighs this itself.
+    """
+    created = "+l.created_at" if scan and is_sqlite() else "l.created_at"
+    return f"{q.period(created, flt)} AND {q.owner('l.owner_id', flt)}"
 
 
 def sources(flt: ReportFilter) -> SourcesReport:
@@ -473,7 +480,7 @@ def sources(flt: ReportFilter) -> SourcesReport:
         "SELECT l.utm_source, l.utm_term, COUNT(*), "
         "SUM(CASE WHEN l.qualified_at IS NOT NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END), COUNT(l.first_call_at) "
-        f"FROM lead l WHERE {_leads_in(q, flt)} GROUP BY l.utm_source, l.utm_term"
+        f"FROM lead l WHERE {_leads_in(q, flt, scan=True)} GROUP BY l.utm_source, l.utm_term"
     )
     q = _Sql()
     won_rows = q.rows(
@@ -839,7 +846,7 @@ def managers(flt: ReportFilter) -> ManagersReport:
     counted = q.rows(
         "SELECT l.owner_id, COUNT(*), COUNT(l.first_call_at), "
         f"SUM(CASE WHEN {delay} <= {FIRST_CALL_RULE} THEN 1 ELSE 0 END) "
-        f"FROM lead l WHERE {_leads_in(q, flt)} GROUP BY l.owner_id"
+        f"FROM lead l WHERE {_leads_in(q, flt, scan=True)} GROUP BY l.owner_id"
     )
     lead_rows = []
     called_in = f"l.first_call_at IS NOT NULL AND {_leads_in(q, flt)}"

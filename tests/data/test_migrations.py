@@ -195,8 +195,8 @@ def _step_7_upgrades_and_backfills(url: str) -> None:
     hour, day = timedelta(hours=1), timedelta(days=1)
     with db.connection_context():
         assert not any(c.name == "first_call_at" for c in db.get_columns("lead"))
-        assert migrations.upgrade(db) == [7]
-        assert migrations.current_version(db) == 7
+        assert migrations.upgrade(db) == [7, 8]
+        assert migrations.current_version(db) == migrations.latest_version()
         first = {lead.id: lead.first_call_at for lead in Lead.select().order_by(Lead.id)}
         assert first == {1: now + hour, 2: None, 3: now + 2 * day}
         history = StageHistory.select().order_by(StageHistory.id)
@@ -213,6 +213,7 @@ def _step_7_upgrades_and_backfills(url: str) -> None:
             "lead_report_source_first_call",
             "lead_report_owner",
             "stage_history_report_stay",
+            "stage_history_deal_id_to_stage_id",  # step 8
         } <= names
         assert migrations.upgrade(db) == []
     db.close()
