@@ -394,13 +394,13 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if index is not None and source.deals:
             source.cards.highlighted = min(index, len(source.deals) - 1)
         target = next((c for c in self.columns() if c.stage.id == deal.stage_id), None)
-        stage = deal.stage_name
         if target is not None:
             target.put(deal, self.crm.now())
-            self.focus_column(target)
-            stage = target.title
         # Said on the line above the board rather than in a toast: a toast is two more layouts of the screen.
+        stage = target.title if target is not None else deal.stage_name
         self.show_summary(self.say("kanban.moved", title=deal.title, stage=stage))
+        if target is not None:
+            self.focus_column(target)
 
     @work(group="kanban-move")
     async def action_sign_acts(self) -> None:

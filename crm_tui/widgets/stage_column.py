@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.css.scalar import Unit
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -35,7 +37,15 @@ def stage_name(stage: StageView, lang: str) -> str:
 class DealList(OptionList, can_focus=False):
     """The cards of one column. It never takes the focus: the board keeps it and sends the keys to the
     active column, so moving between columns changes a CSS class instead of the focused widget (a focus
-    change rebuilds the footer's key list)."""
+    change rebuilds the footer's key list).
+
+    Its size comes from the column (``height: 1fr``), never from its cards, so a card more or less needs
+    no layout of the screen: ``virtual_size`` (the cards' height) is declared without ``layout=True``.
+    Textual's own declaration lays out the whole screen on every change, then repaints every list's
+    scroll bar in a frame of its own. The scroll bar still appears or goes with a layout, as Textual's
+    ``show_vertical_scrollbar`` asks for one."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
 
 class StageColumn(AppBound, Vertical):

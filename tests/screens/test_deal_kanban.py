@@ -418,3 +418,30 @@ async def test_lost_asks_its_reason_in_russian(board: Board) -> None:
         await pilot.press("left_square_bracket")
         await settle(app, pilot)
     assert stage_of(board.url, board.audit_deal) == "Proposal preparation"
+
+
+async def test_a_list_gains_and_loses_its_scroll_bar_as_cards_come_and_go(tmp_path: Path) -> None:
+    """Lists lay out nothing when a card comes or goes, except when that shows or hides the scroll bar."""
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(4):
+            deals.create(f"Fit {i}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 19), notifications=True) as pilot:
+        await open_board(app, pilot)
+        need = column(app, "Need discovery").cards
+        assert need.scrollable_content_region.height == 12  # four cards of three lines fill it
+        assert not need.show_vertical_scrollbar
+        await focus_deal(app, pilot, "Lead registered", "Лид 1")
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert titles(app, "Need discovery")[0] == "Лид 1"
+        assert need.show_vertical_scrollbar and need.vertical_scrollbar.region.height == 12
+        assert need.max_scroll_y == 3
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert not need.show_vertical_scrollbar
+        assert need.max_scroll_y == 0
