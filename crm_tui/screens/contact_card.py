@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
@@ -32,6 +32,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactCard, InteractionRow, TaskRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ class ContactCardScreen(AppBound, Screen[None]):
                 yield Static(self.crm.t("card.history"), classes="section-title", id="history-title")
                 yield Timeline(id="timeline")
             yield Vertical(id="call-pane")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def timeline(self) -> Timeline:

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crm_tui.i18n import t
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
@@ -98,4 +99,4 @@ class PlaceholderScreen(AppBound, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(cast("CrmApp", self.app).t(self.text_key), id="placeholder")
-        yield Footer()
+        yield KeyFooter()

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
@@ -29,6 +29,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     pass
@@ -137,7 +138,7 @@ class ReportsScreen(AppBound, Screen[None]):
             yield Static(id="report-table-title")
             yield DataTable(id="report-table", zebra_stripes=True, cursor_type="row")
             yield Static(id="report-summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

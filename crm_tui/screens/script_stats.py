@@ -11,13 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import t
 from crm_tui.services import scripts
 from crm_tui.services.scripts import ScriptInfo, ScriptStats
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     pass
@@ -76,7 +77,7 @@ class ScriptStatsScreen(AppBound, Screen[None]):
             yield OptionList(id="scripts")
             with VerticalScroll(id="stats-scroll"):
                 yield Static("", id="stats")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         infos = await self.crm.run_db(_load, self.crm.now())

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import WorkerFailed
 
@@ -24,6 +24,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.task_queue import QueueGroup
 from crm_tui.services.views import TaskRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     pass
@@ -90,7 +91,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
         yield Static("", id="queue-summary")
         with Horizontal(id="queue-body"):
             yield OptionList(id="queue")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.reload)
