@@ -211,6 +211,9 @@ class Task(BaseModel):
             (("done_at", "due_at"), False),
             (("assignee", "done_at", "due_at"), False),
             (("done_at", "next_remind_at"), False),
+            (("lead", "done_at", "due_at"), False),
+            (("contact", "done_at", "due_at"), False),
+            (("deal", "done_at", "due_at"), False),
         )
 
 
