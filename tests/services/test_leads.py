@@ -273,3 +273,10 @@ def test_a_failing_conversion_writes_nothing(desk: Desk, counts: Counts) -> None
         leads.convert(desk.qualified_lead_id, by=desk.manager_id, now=NOW)
     assert counts() == before
     assert Lead.get_by_id(desk.qualified_lead_id).status == "qualified"
+
+
+def test_the_source_filter_offers_each_source_once_in_order(db: Database) -> None:
+    assert leads.sources() == []
+    for i, source in enumerate(["yandex", "google", "", "yandex", "vk", "google", "yandex"]):
+        register(f"Lead {i}", f"+7 916 400-00-{i:02d}", utm_source=source)
+    assert leads.sources() == ["google", "vk", "yandex"]
