@@ -185,7 +185,13 @@ class ContactCardScreen(AppBound, Screen[None]):
             self.show_history_title()
 
     def action_log_call(self) -> None:
-        self.app.push_screen(LogCallDialog(self.contact_id), self.added)
+        self.app.push_screen(LogCallDialog(self.contact_id, self.open_deal_id()), self.added)
+
+    def open_deal_id(self) -> int | None:
+        """The deal a call from the card is about: the contact's first open deal as the card lists them
+        (a call through a script, ``k``, goes to the same one)."""
+        deals = self.card.deals if self.card is not None else []
+        return next((d.id for d in deals if d.stage_kind == "open"), None)
 
     def action_add_note(self) -> None:
         self.app.push_screen(NoteDialog(self.contact_id), self.added)
@@ -213,11 +219,9 @@ class ContactCardScreen(AppBound, Screen[None]):
     async def action_call(self) -> None:
         from crm_tui.widgets.call_script import CallScriptPane
 
-        deals = self.card.deals if self.card is not None else []
-        deal = next((d for d in deals if d.stage_kind == "open"), None)
         pane = self.query_one("#call-pane", Vertical)
         if await CallScriptPane.start(
-            self, contact_id=self.contact_id, deal_id=deal.id if deal else None, into=pane, fill=True
+            self, contact_id=self.contact_id, deal_id=self.open_deal_id(), into=pane, fill=True
         ):
             pane.add_class("-open")
 

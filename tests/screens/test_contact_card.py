@@ -101,6 +101,7 @@ async def test_log_a_call_validates_inline_then_saves(board: Board) -> None:
     saved = rows(Interaction, contact=board.contact_id, kind="call_out")
     newest = max(saved, key=lambda r: r.id)
     assert (newest.duration, newest.outcome, newest.summary) == (245, "reached", "Договорились о встрече")
+    assert newest.deal.title == "Вектор: аудит"  # the call is in the open deal's history too
 
 
 async def test_note_needs_text_and_appears_at_once(board: Board) -> None:
