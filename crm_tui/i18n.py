@@ -82,6 +82,8 @@ STRINGS: dict[str, dict[str, str]] = {
         # reason / confirm
         "reason.placeholder": "The reason",
         "reason.required": "A reason is required",
+        "reason.disqualify-why": "Why disqualify “{name}”?",
+        "reason.duplicate-of": "Duplicate of {kind} #{id} {label}",
         "confirm.yes": "Yes",
         "confirm.no": "No",
         # lead detail
@@ -584,6 +586,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "form.cancel": "Отмена",
         "reason.placeholder": "Причина",
         "reason.required": "Нужна причина",
+        "reason.disqualify-why": "Почему лид «{name}» закрывается?",
+        "reason.duplicate-of": "Дубль: {kind} #{id} {label}",
         "confirm.yes": "Да",
         "confirm.no": "Нет",
         "lead.duplicates": "Возможные дубли (enter открывает)",

@@ -187,13 +187,8 @@ class LeadDetailScreen(AppBound, Screen[None]):
     @work(group="lead-action", exclusive=True, exit_on_error=False)
     async def action_disqualify(self) -> None:
         name = self.page.lead.name if self.page else f"#{self.lead_id}"
-        suggestion = ""
-        if self.page and self.page.lead.duplicates:
-            hit = self.page.lead.duplicates[0]
-            suggestion = f"Duplicate of {hit.kind} #{hit.id} {hit.label}"
-        reason = await self.app.push_screen_wait(
-            ReasonDialog(f"Why disqualify “{name}”?", suggestion=suggestion, lang=self.crm.lang)
-        )
+        duplicate = self.page.lead.duplicates[0] if self.page and self.page.lead.duplicates else None
+        reason = await self.app.push_screen_wait(ReasonDialog.disqualify(self.crm.t, name, duplicate))
         if reason and await self.call(leads.disqualify, self.lead_id, reason) is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()

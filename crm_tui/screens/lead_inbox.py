@@ -332,14 +332,9 @@ class LeadInboxScreen(AppBound, Screen[None]):
         row = self.selected()
         if row is None:
             return
-        suggestion = ""
-        if row.possible_duplicate:
-            matches = await self.crm.run_db(leads.duplicates, row.id)
-            if matches:
-                suggestion = f"Duplicate of {matches[0].kind} #{matches[0].id} {matches[0].label}"
-        reason = await self.app.push_screen_wait(
-            ReasonDialog(f"Why disqualify “{row.name}”?", suggestion=suggestion)
-        )
+        matches = await self.crm.run_db(leads.duplicates, row.id) if row.possible_duplicate else []
+        duplicate = matches[0] if matches else None
+        reason = await self.app.push_screen_wait(ReasonDialog.disqualify(self.crm.t, row.name, duplicate))
         if not reason:
             return
         closed = await self.call(leads.disqualify, row.id, reason)

@@ -303,3 +303,28 @@ async def test_what_is_done_in_a_lead_detail_shows_on_its_row_back_in_the_inbox(
         assert (cell(app, 2, 1), cell(app, 2, 4)) == ("Иван Смирнов", "in work")
         assert app.screen.table.current().name == "Иван Смирнов"  # type: ignore[attr-defined]
     assert lead(desk.new_lead_id).status == "in_work"
+
+
+async def test_disqualifying_a_duplicate_in_russian(desk: Desk) -> None:
+    with database.connection_context():
+        twin = leads.register(leads.NewLead("Ваня", "+7 916 123 45 67"), by=desk.admin_id, now=NOW)
+    if database.obj is not None:
+        database.close()
+    app = make_app(desk.db_url, clock=lambda: NOW, poll_seconds=0, lang="ru")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("home", "x")
+        for _ in range(50):
+            if type(app.screen).__name__ == "ReasonDialog":
+                break
+            await pilot.pause()
+        question = str(app.screen.query_one("#reason-question", Static).render())
+        assert question == "Почему лид «Ваня» закрывается?"
+        reason = app.screen.query_one("#reason", Input)
+        assert reason.value.startswith(f"Дубль: лид #{desk.new_lead_id} Иван Смирнов")
+        await pilot.press("ctrl+a", "ctrl+k", "enter")  # an empty reason is refused, in Russian
+        await pilot.pause()
+        assert str(app.screen.query_one("#reason-error", Static).render()) == "Нужна причина"
+        await pilot.press(*"дубль", "enter")
+        await settle(app, pilot)
+    assert (lead(twin.id).status, lead(twin.id).disqualify_reason) == ("disqualified", "дубль")
