@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -72,15 +73,19 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def report(name: str, frames: list[float], settled: list[float], *, samples: bool = False) -> None:
+def report(
+    name: str, frames: list[float], settled: list[float], collected: int, *, samples: bool = False
+) -> None:
     print(f"{name:<36} frame median {statistics.median(frames):6.1f} p95 {p95(frames):6.1f} ms"
           f"   settled median {statistics.median(settled):6.1f} p95 {p95(settled):6.1f} ms"
-          f"   (n={len(frames)})")
+          f"   (n={len(frames)}, {collected} with a full GC)")
     if samples:
         print(f"{'':<36} frames: {' '.join(f'{f:.0f}' for f in frames)}")
 
 
-async def bench(path: Path, contact_id: int, runs: int, *, samples: bool = False) -> None:
+async def bench(
+    path: Path, contact_id: int, runs: int, *, samples: bool = False, freeze: bool = False
+) -> None:
     from textual.screen import Screen
 
     from crm_tui.app import make_app
@@ -92,6 +97,18 @@ async def bench(path: Path, contact_id: int, runs: int, *, samples: bool = False
     frames: dict[str, list[float]] = {}
     settled: dict[str, list[float]] = {}
     drawn: list[float] = []  # when each frame was handed to the driver
+    full_gcs: list[float] = []  # how long each full (generation 2) garbage collection took
+    gc_started = [0.0]
+    collected: dict[str, int] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                full_gcs.append((time.perf_counter() - gc_started[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
     display = app._display
 
     def timed_display(screen: Any, renderable: Any) -> None:
@@ -113,15 +130,19 @@ async def bench(path: Path, contact_id: int, runs: int, *, samples: bool = False
                 app.clear_notifications()
                 await settle()
             drawn.clear()
+            full_gcs.clear()
             start = time.perf_counter()
             await act()
             await settle()
             end = time.perf_counter()
+            collected[name] = collected.get(name, 0) + bool(full_gcs)
             last = drawn[-1] if drawn else end
             frames.setdefault(name, []).append((last - start) * 1000)
             settled.setdefault(name, []).append((end - start) * 1000)
 
         await settle()
+        if freeze:  # an experiment: the app itself does not do this
+            gc.freeze()
 
         async def nothing() -> None:
             return None
@@ -148,8 +169,9 @@ async def bench(path: Path, contact_id: int, runs: int, *, samples: bool = False
             await timed("card: down", lambda: pilot.press("down"))
             app.pop_screen()
             await settle()
+    gc.callbacks.remove(on_gc)
     for name in frames:
-        report(name, frames[name], settled[name], samples=samples)
+        report(name, frames[name], settled[name], collected[name], samples=samples)
 
 
 def main() -> None:
@@ -158,9 +180,11 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--samples", action="store_true", help="also print every frame figure")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="experiment: gc.freeze() once the app has started (the app does not)")
     args = parser.parse_args()
     contact_id = prepare(Path(args.db), args.leads)
-    asyncio.run(bench(Path(args.db), contact_id, args.runs, samples=args.samples))
+    asyncio.run(bench(Path(args.db), contact_id, args.runs, samples=args.samples, freeze=args.gc_freeze))
 
 
 if __name__ == "__main__":
