@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from crm_tui.i18n_format import span
 from crm_tui.services import clock, contacts
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactRow
@@ -95,7 +96,7 @@ class ContactListScreen(AppBound, Screen[None]):
             format_phone(row.phone) if row.phone else "—",
             _cut(row.email or "—", 24),
             _cut(row.owner_name or "—", 14),
-            clock.age(row.created_at, self.crm.now()),
+            span(clock.age(row.created_at, self.crm.now()), self.crm.lang),
         ]
 
     @on(PagedTable.Loaded, "#contacts")

@@ -17,6 +17,7 @@ from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.i18n import status_name
+from crm_tui.i18n_format import span, when
 from crm_tui.messages import RecordChanged
 from crm_tui.screens.dialogs.reason import ReasonDialog
 from crm_tui.services import clock, interactions, leads, tasks
@@ -25,6 +26,7 @@ from crm_tui.services.validation import format_phone
 from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
+from crm_tui.widgets.timeline import kind_label
 
 if TYPE_CHECKING:
     pass
@@ -106,23 +108,26 @@ class LeadDetailScreen(AppBound, Screen[None]):
             )
             if v
         )
+        t = self.crm.t
         owner = f"{lead.owner_name} (@{lead.owner_login})" if lead.owner_login else "—"
+        age = clock.age(lead.created_at, now)
+        registered = when(clock.to_local(lead.created_at), "%d %b %Y %H:%M", lang)
         lines = [
             f"[b]{_esc(lead.name)}[/b]  ·  {status_name(lead.status, lang)}  ·  #{lead.id}",
             f"☎ {format_phone(lead.phone)}   ✉ {_esc(lead.email or '—')}"
-            f"   Company {_esc(lead.company_name or '—')}",
-            f"Registered {clock.to_local(lead.created_at):%d %b %Y %H:%M}"
-            f" ({clock.age(lead.created_at, now)} ago)"
-            f"   Owner {_esc(owner)}"
-            + (f"   Repeat requests {lead.repeat_count}" if lead.repeat_count else ""),
+            f"   {t('lead.company')} {_esc(lead.company_name or '—')}",
+            f"{t('lead.registered')} {registered} ({span(age if age == 'now' else f'{age} ago', lang)})"
+            f"   {t('lead.owner')} {_esc(owner)}"
+            + (f"   {t('lead.repeats')} {lead.repeat_count}" if lead.repeat_count else ""),
             f"UTM {_esc(utm or '—')}",
         ]
         if lead.landing_page or lead.referrer:
-            lines.append(f"Page {_esc(lead.landing_page or '—')}   Referrer {_esc(lead.referrer or '—')}")
+            page_url, referrer = _esc(lead.landing_page or "—"), _esc(lead.referrer or "—")
+            lines.append(f"{t('lead.page')} {page_url}   {t('lead.referrer')} {referrer}")
         if lead.comment:
-            lines.append(f"Comment: {_esc(lead.comment)}")
+            lines.append(f"{t('lead.comment')}: {_esc(lead.comment)}")
         if lead.disqualify_reason:
-            lines.append(f"[b]Disqualified:[/b] {_esc(lead.disqualify_reason)}")
+            lines.append(f"[b]{t('lead.disqualified')}:[/b] {_esc(lead.disqualify_reason)}")
         self.query_one("#lead-header", Static).update("\n".join(lines))
         options = self.query_one("#lead-duplicates", OptionList)
         if lead.duplicates:
@@ -133,10 +138,13 @@ class LeadDetailScreen(AppBound, Screen[None]):
             options.disabled = False
         else:
             options.set_options([Option(self.crm.t("lead.no-duplicates"), disabled=True)])
-        task_lines = [f"• {_esc(task.title)} — {clock.relative(task.due_at, now)}" for task in page.tasks]
+        task_lines = [
+            f"• {_esc(task.title)} — {span(clock.relative(task.due_at, now), lang)}" for task in page.tasks
+        ]
         self.query_one("#lead-tasks", Static).update("\n".join(task_lines) or "—")
         history = [
-            f"{clock.to_local(i.at):%d %b %H:%M}  {i.kind:<10} {_esc(i.subject or i.summary)}"
+            f"{when(clock.to_local(i.at), '%d %b %H:%M', lang)}  {kind_label(i.kind, lang)[0]:<12}"
+            f" {_esc(i.subject or i.summary)}"
             for i in page.history
         ]
         self.query_one("#lead-history", Static).update("\n".join(history) or "—")

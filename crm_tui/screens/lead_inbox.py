@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from crm_tui.i18n import status_name
+from crm_tui.i18n_format import span
 from crm_tui.messages import LeadsArrived, RecordChanged
 from crm_tui.screens.dialogs.lead_form import LeadFormDialog
 from crm_tui.screens.dialogs.reason import ReasonDialog
@@ -167,7 +168,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
             Text("⚠", style="bold yellow") if row.possible_duplicate else Text(""),
             _cut(row.name, 22),
             format_phone(row.phone),
-            clock.age(row.created_at, self.crm.now()),
+            span(clock.age(row.created_at, self.crm.now()), self.crm.lang),
             Text(status_name(row.status, lang), style=STATUS_STYLES.get(row.status, "")),
             _cut(source, 32),
             _cut(row.owner_login or "—", 12),

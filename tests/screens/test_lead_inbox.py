@@ -328,3 +328,18 @@ async def test_disqualifying_a_duplicate_in_russian(desk: Desk) -> None:
         await pilot.press(*"дубль", "enter")
         await settle(app, pilot)
     assert (lead(twin.id).status, lead(twin.id).disqualify_reason) == ("disqualified", "дубль")
+
+
+async def test_the_lead_detail_in_russian(desk: Desk) -> None:
+    if database.obj is not None:
+        database.close()
+    app = make_app(desk.db_url, clock=lambda: NOW, poll_seconds=0, lang="ru")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert cell(app, 2, 3) == "сейчас"  # the age column
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        header = str(app.screen.query_one("#lead-header", Static).render())
+        assert "Компания ООО Ромашка" in header and "Ответственный Анна Петрова (@anna)" in header
+        assert "Поступил 02 мар 2026" in header and "(сейчас)" in header
+        assert "Company" not in header and "Registered" not in header
