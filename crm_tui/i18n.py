@@ -82,6 +82,11 @@ STRINGS: dict[str, dict[str, str]] = {
         # reason / confirm
         "reason.placeholder": "The reason",
         "reason.required": "A reason is required",
+        "reminders.title": "Reminders",
+        "reminders.no-desktop": "No desktop notifications here ({why}); reminders show in the app.",
+        "reminders.overdue": "{n} overdue",
+        "reminders.shown.one": "1 reminder",
+        "reminders.shown.many": "{n} reminders",
         "reason.disqualify-why": "Why disqualify “{name}”?",
         "reason.duplicate-of": "Duplicate of {kind} #{id} {label}",
         "confirm.yes": "Yes",
@@ -594,6 +599,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "form.cancel": "Отмена",
         "reason.placeholder": "Причина",
         "reason.required": "Нужна причина",
+        "reminders.title": "Напоминания",
+        "reminders.no-desktop": (
+            "Уведомлений рабочего стола здесь нет ({why}); напоминания показываются в приложении."
+        ),
+        "reminders.overdue": "просрочено: {n}",
+        "reminders.shown.one": "напоминаний: 1",
+        "reminders.shown.many": "напоминаний: {n}",
         "reason.disqualify-why": "Почему лид «{name}» закрывается?",
         "reason.duplicate-of": "Дубль: {kind} #{id} {label}",
         "confirm.yes": "Да",

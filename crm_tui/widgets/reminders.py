@@ -15,6 +15,7 @@ from typing import Any
 from textual.app import App
 
 from crm_tui.data.db import database
+from crm_tui.i18n import t
 from crm_tui.notify import DesktopNotifier, Notifier
 from crm_tui.services import reminders
 from crm_tui.services.reminders import Sent
@@ -58,12 +59,13 @@ class ReminderLoop:
     def show(self, sent: list[Sent], overdue: int) -> None:
         """On the UI loop: one toast per reminder, the bell if the desktop did not take them, the count."""
         self.overdue = overdue
+        lang = getattr(self.app, "lang", "en")
         unavailable = getattr(self.notifier, "unavailable", None)
         if sent and unavailable and not self.said_no_desktop:
             self.said_no_desktop = True
             self.app.notify(
-                f"No desktop notifications here ({unavailable}); reminders show in the app.",
-                title="Reminders",
+                t("reminders.no-desktop", lang).format(why=unavailable),
+                title=t("reminders.title", lang),
                 severity="warning",
                 timeout=10,
             )
@@ -79,9 +81,10 @@ class ReminderLoop:
             self.app.bell()
         parts = [p for p in (self.base_sub_title,) if p]
         if overdue:
-            parts.append(f"{overdue} overdue")
+            parts.append(t("reminders.overdue", lang).format(n=overdue))
         if self.shown:
-            parts.append(f"{self.shown} reminder{'s' if self.shown != 1 else ''}")
+            shown = "reminders.shown.one" if self.shown == 1 else "reminders.shown.many"
+            parts.append(t(shown, lang).format(n=self.shown))
         self.app.sub_title = " · ".join(parts)
 
 

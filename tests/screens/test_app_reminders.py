@@ -99,3 +99,19 @@ async def test_reminder_reaches_the_desktop_from_the_app(
         received = bus.received()
     assert [r["summary"] for r in received] == ["Task due: Call Иван Смирнов"]
     assert "lead: Иван Смирнов" in received[0]["body"]
+
+
+async def test_reminders_speak_the_app_language(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    clock = Clock(NOW + HOUR)
+    app = make_app(desk.url, clock=clock, lang="ru")
+    monkeypatch.setattr(app, "bell", lambda: None)
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await check(app, pilot)
+        assert toasts(app)[0][0] == "Напоминания"
+        assert toasts(app)[0][1].startswith("Уведомлений рабочего стола здесь нет")
+        clock.at = NOW + 2 * HOUR + timedelta(minutes=1)
+        await check(app, pilot)
+        assert app.sub_title == "просрочено: 1 · напоминаний: 2"
