@@ -17,7 +17,6 @@ from crm_tui.services import search as search_service
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
-KIND_LABELS = {"lead": "Lead", "contact": "Contact", "company": "Company", "deal": "Deal"}
 
 
 class CrmCommands(Provider):
@@ -28,16 +27,17 @@ class CrmCommands(Provider):
         return cast("CrmApp", self.app)
 
     def commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        from crm_tui.app import MODE_KEYS
+
         app = self.crm
         items: list[tuple[str, Callable[[], Any], str]] = [
-            (f"{app.t('mode.leads')}: lead inbox", partial(app.switch_mode, "leads"), "1"),
-            (f"{app.t('mode.deals')}: deal kanban", partial(app.switch_mode, "deals"), "2"),
-            (f"{app.t('mode.contacts')}: contact list", partial(app.switch_mode, "contacts"), "3"),
-            (f"{app.t('mode.tasks')}: task queue", partial(app.switch_mode, "tasks"), "4"),
-            (f"{app.t('mode.reports')}: reports", partial(app.switch_mode, "reports"), "5"),
-            (f"{app.t('app.search')}: leads, contacts, companies, deals", app.action_search, "/"),
-            (f"{app.t('inbox.new')}…", self._new_lead, "n in the inbox"),
-            (f"{app.t('app.help')}: keys of this screen", app.action_help, "?"),
+            *(
+                (f"{app.t(f'mode.{mode}')}: {app.t(f'palette.{mode}')}", partial(app.switch_mode, mode), key)
+                for key, mode in MODE_KEYS.items()
+            ),
+            (f"{app.t('app.search')}: {app.t('palette.search')}", app.action_search, "/"),
+            (f"{app.t('inbox.new')}…", self._new_lead, app.t("palette.new-lead-key")),
+            (f"{app.t('app.help')}: {app.t('palette.help')}", app.action_help, "?"),
         ]
         screen = self.screen
         for key, bindings in screen._bindings.key_to_bindings.items():
@@ -83,7 +83,7 @@ class RecordSearch(Provider):
             return
         hits = await self.crm.run_db(search_service.search, text, limit=20)
         for rank, hit in enumerate(hits):
-            label = f"{KIND_LABELS.get(hit.kind, hit.kind)}: {hit.label}"
+            label = f"{self.crm.t(f'search.kind.{hit.kind}')}: {hit.label}"
             yield Hit(
                 0.9 - rank * 0.01,
                 label,

@@ -136,3 +136,21 @@ async def test_the_contact_list_shows_a_contact_converted_meanwhile(desk: Desk) 
         await pilot.press("1", "3")  # nothing changed: the same rows, the cursor where it was
         await settle(app, pilot)
         assert [r.name for r in table.rows_held] == ["Maria Ivanova", "Пётр Сидоров"]
+
+
+async def test_the_palette_in_russian_lists_commands_and_records_in_russian(desk: Desk) -> None:
+    from textual.command import CommandList
+
+    app = app_for(desk.db_url, lang="ru")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p", *"канбан")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        shown = [str(option.prompt) for option in app.screen.query_one(CommandList).options]
+        assert any("Сделки: канбан сделок" in line for line in shown)
+        await pilot.press(*["backspace"] * 6, *"Сидоров")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        shown = [str(option.prompt) for option in app.screen.query_one(CommandList).options]
+        assert any(line.startswith("Лид: Пётр Сидоров") for line in shown)
