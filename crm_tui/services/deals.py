@@ -8,7 +8,7 @@ from datetime import date, datetime
 from peewee import JOIN, fn
 
 from crm_tui.data import search as index
-from crm_tui.data.db import database
+from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Company, Contact, Deal, Interaction, Stage, StageHistory, User
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
@@ -257,6 +257,8 @@ def record_move(deal_id: int, from_stage: int | None, to_stage: int, *, by: int 
     (NULL when it is the latest, which is the normal case; a move recorded with an earlier time lands in
     the middle). Call it in the transaction that moves the deal.
     """
+    if is_postgres():  # two moves of one deal at once: the second waits and then sees the first's row
+        database.execute_sql("SELECT id FROM deal WHERE id = %s FOR UPDATE", (deal_id,))
     previous = (
         StageHistory.select(StageHistory.id, StageHistory.left_at)
         .where((StageHistory.deal == deal_id) & (StageHistory.at <= at))
