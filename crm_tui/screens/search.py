@@ -16,7 +16,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.commands import KIND_LABELS
 from crm_tui.services import search as search_service
 from crm_tui.services.views import SearchHit
 from crm_tui.widgets.app_bound import AppBound
@@ -79,7 +78,7 @@ class SearchScreen(AppBound, ModalScreen[None]):
         """``Lead``, ``Contact``… in the app's language."""
         key = f"search.kind.{kind}"
         label = self.crm.t(key)
-        return KIND_LABELS.get(kind, kind) if label == key else label
+        return kind if label == key else label
 
     def action_down(self) -> None:
         self.query_one("#search-hits", OptionList).action_cursor_down()
