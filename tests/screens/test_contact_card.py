@@ -91,6 +91,9 @@ async def test_log_a_call_validates_inline_then_saves(board: Board) -> None:
         await settle(app, pilot)
         assert "Not a duration" in form_error(app)
         assert "duration" in text(app, "#error-duration")
+        shown = app.screen.query_one("#error-duration")
+        assert shown.display and shown.region.height == 1  # on screen, under its field
+        assert not app.screen.query_one("#error-outcome").display  # a field with no problem says nothing
         assert len(rows(Interaction, contact=board.contact_id)) == before
         await pilot.press(*["backspace"] * 3, *"4:05", "enter", *"reached", "enter")
         await pilot.press(*"Договорились о встрече", "enter")

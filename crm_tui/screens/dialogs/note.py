@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 from textual.worker import WorkerFailed
@@ -32,7 +32,7 @@ FORM_CSS = """
 FormDialog, QuestionDialog {
     align: center middle;
 }
-FormDialog > Vertical, QuestionDialog > Vertical {
+FormDialog > VerticalScroll, QuestionDialog > Vertical {
     width: 72;
     max-width: 95%;
     height: auto;
@@ -56,8 +56,11 @@ FormDialog .field-error, FormDialog .form-error {
     color: $error;
     height: auto;
 }
-FormDialog .field-error:empty, FormDialog .form-error:empty {
+FormDialog .field-error, FormDialog .form-error {
     display: none;
+}
+FormDialog .field-error.-shown, FormDialog .form-error.-shown {
+    display: block;
 }
 FormDialog .form-hint, QuestionDialog .form-hint {
     color: $text-muted;
@@ -87,6 +90,7 @@ class FormDialog(AppBound, ModalScreen[R]):
     """A form of labelled inputs; ``enter`` goes to the next field and saves on the last one."""
 
     DEFAULT_CSS = FORM_CSS
+    AUTO_FOCUS = "Input"  # the first field, not the scrolling body around the fields
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the form"),
@@ -103,7 +107,7 @@ class FormDialog(AppBound, ModalScreen[R]):
         return self.crm.t(self.TITLE_KEY) if self.TITLE_KEY else ""
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():  # a long form on a short terminal scrolls to the focused field
             yield Label(self.title_text(), classes="form-title")
             yield from self.compose_fields()
             yield Label("", classes="form-error")
@@ -127,6 +131,7 @@ class FormDialog(AppBound, ModalScreen[R]):
     def clear_errors(self) -> None:
         for label in self.query(".field-error, .form-error").results(Label):
             label.update("")
+            label.remove_class("-shown")
 
     def show_errors(self, error: CrmError) -> None:
         """Each field's message beside it; the whole message at the bottom; focus the first bad field."""
@@ -137,8 +142,10 @@ class FormDialog(AppBound, ModalScreen[R]):
             found = self.query(f"#error-{field}")
             if found:
                 found.first(Label).update(f"{self.field_name(field)}: {problem}")
+                found.first(Label).add_class("-shown")
                 first = first or self.query_one(f"#f-{field}", Input)
         self.query_one(".form-error", Label).update(error.message)
+        self.query_one(".form-error", Label).add_class("-shown")
         if first is not None:
             first.focus()
 
