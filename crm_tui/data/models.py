@@ -39,6 +39,9 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+        # ``save()`` writes only the fields that changed: a rule that takes a lead must not write back,
+        # from its stale copy, a column another transaction set meanwhile (a first call logged).
+        only_save_dirty = True
 
 
 class SchemaVersion(BaseModel):

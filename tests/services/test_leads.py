@@ -280,3 +280,13 @@ def test_the_source_filter_offers_each_source_once_in_order(db: Database) -> Non
     for i, source in enumerate(["yandex", "google", "", "yandex", "vk", "google", "yandex"]):
         register(f"Lead {i}", f"+7 916 400-00-{i:02d}", utm_source=source)
     assert leads.sources() == ["google", "vk", "yandex"]
+
+
+def test_a_lead_saved_from_a_stale_copy_keeps_a_first_call_logged_meanwhile(db: Database) -> None:
+    lead_id = register()
+    stale = Lead.get_by_id(lead_id)  # read by a rule in one transaction...
+    interactions.log("call_out", lead_id=lead_id, duration=60, by=None, now=NOW)  # ...a call lands meanwhile
+    stale.status = "in_work"
+    stale.save()  # ...and the rule saves the lead
+    saved = Lead.get_by_id(lead_id)
+    assert (saved.status, saved.first_call_at) == ("in_work", NOW)
