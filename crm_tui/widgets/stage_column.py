@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -21,6 +21,7 @@ from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.deal_card import DEFAULT_WIDTH, deal_card
 
 MORE_AHEAD = 5  # ask for the next page when the cursor is this close to the last loaded card
+SAME_DAYS_FOR = timedelta(minutes=1)  # a reload within this leaves an unchanged column as it is drawn
 
 
 def totals_text(totals: dict[str, int]) -> str:
@@ -183,7 +184,18 @@ class StageColumn(AppBound, Vertical):
             self.cards.highlighted = min(at or 0, len(self.deals) - 1)
 
     def reset(self, count: int, totals: dict[str, int], deals: Sequence[DealRow], now: datetime) -> None:
-        """Show the stage afresh (a reload) in the widgets it already has."""
+        """Show the stage afresh (a reload) in the widgets it already has. A stage that has not changed
+        since it was drawn (the same count, totals and cards, drawn less than a minute ago, so the days
+        on the cards still hold) is left as it is, cursor and all."""
+        fresh = list(deals)
+        if (
+            count == self.count
+            and totals == self.totals
+            and fresh == self.deals
+            and self.now is not None
+            and timedelta(0) <= now - self.now < SAME_DAYS_FOR
+        ):
+            return
         self.count = count
         self.totals = dict(totals)
         self.loading_more = False

@@ -342,6 +342,7 @@ async def test_coming_back_to_the_board_refills_the_same_columns(board: Board) -
         await open_board(app, pilot)
         await focus_deal(app, pilot, "Acts closed & feedback", "Ромашка: внедрение")
         before = list(app.screen.query(StageColumn))
+        drawn = column(app, "Lead registered").cards.get_option_at_index(0)
         db = open_database(board.url)
         with db.connection_context():  # another desk adds a deal meanwhile
             deals.create("Новая сделка", contact_id=None, amount=500_000, by=board.admin_id, now=NOW,
@@ -354,6 +355,7 @@ async def test_coming_back_to_the_board_refills_the_same_columns(board: Board) -
         assert list(app.screen.query(StageColumn)) == before  # refilled in place, not mounted again
         assert titles(app, "Need discovery") == ["Новая сделка"]
         assert "1 · 5 000 ₽" in header(app, "Need discovery")
+        assert column(app, "Lead registered").cards.get_option_at_index(0) is drawn  # unchanged: not redrawn
         screen = app.screen
         assert isinstance(screen, DealKanbanScreen)
         current = screen.current_column()
