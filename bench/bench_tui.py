@@ -64,6 +64,7 @@ async def keys() -> None:
     app.poll_seconds = 0
     results: dict[str, list[float]] = {}
     frames: dict[str, list[float]] = {}
+    firsts: dict[str, list[float]] = {}
     drawn: list[float] = []
     display = app._display
 
@@ -94,6 +95,7 @@ async def keys() -> None:
             end = time.perf_counter()
             results.setdefault(name, []).append((end - start) * 1000)
             frames.setdefault(name, []).append(((drawn[-1] if drawn else end) - start) * 1000)
+            firsts.setdefault(name, []).append(((drawn[0] if drawn else end) - start) * 1000)
 
         def press(key: str) -> Callable[[], Awaitable[Any]]:
             return lambda: pilot.press(key)
@@ -125,7 +127,10 @@ async def keys() -> None:
                 await timed("search: type a phone (per key)", press(ch))
             await pilot.press("escape")
             await settle()
-    print("key press to the last frame drawn for it (the settled frame):")
+    print("key press to the first frame drawn after it (what the eye sees move):")
+    for name, samples in firsts.items():
+        report(name, samples)
+    print("key press to the last frame drawn for it (the settled frame: pages loaded and shown):")
     for name, samples in frames.items():
         report(name, samples)
     print("key press to Pilot's idle (workers done, two pauses; includes ~40 ms of Pilot's waiting):")
