@@ -132,7 +132,6 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loaded = False
         self.writing = asyncio.Lock()
         self.active: StageColumn | None = None
 
@@ -241,7 +240,6 @@ class DealKanbanScreen(AppBound, Screen[None]):
             # The lists' scroll bars appear with the first layout, unstyled until a class changes around
             # them; styling them now, while loading, spares the first move between columns a layout.
             self.call_after_refresh(self.app.update_styles, container)
-        self.loaded = True
         self.show_summary()
         target = next((c for c in columns if c.stage.id == target_id), None)
         if target is not None:
