@@ -24,7 +24,7 @@ from textual.containers import HorizontalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crm_tui.screens.dialogs.note import QuestionDialog, ReasonForm, db_call
 from crm_tui.services import deals
@@ -32,6 +32,7 @@ from crm_tui.services.errors import CrmError, InvalidInput, NeedsReason, NotFoun
 from crm_tui.services.views import DealRow
 from crm_tui.services.views import StageColumn as StageTotals
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.stage_column import StageColumn
 
 T = TypeVar("T")
@@ -143,7 +144,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         yield Header()
         yield Static(self.crm.t("kanban.loading"), id="board-summary")
         yield KanbanBoard(id="board")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_screen_resume(self) -> None:
         """Load the board when the screen is first shown and whenever it is shown again (the deals may have
