@@ -120,6 +120,8 @@ class CrmApp(App[None]):
         self.user: UserView | None = None
         self.poll_seconds = poll_seconds
         self.latest_lead_id = 0
+        self.gc_thresholds: tuple[int, int, int] | None = None
+        """The collector's thresholds before the first paint changed them (see ``first_paint_done``)."""
         self.leads_arrived = Signal[LeadsArrived](self, "leads-arrived")
         """Published on the UI loop when leads newer than the last poll exist (any process wrote them)."""
         translate_bindings(self, self.lang)
@@ -211,10 +213,20 @@ class CrmApp(App[None]):
         and landed in the middle of key presses. Collections then come less often (every 20,000 new
         objects instead of 700): opening a screen no longer pays for one.
         """
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
+        if self.gc_thresholds is None:
+            self.gc_thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(20_000, 20, 20)
         if os.environ.get(ENV_EXIT_AFTER_PAINT):
             self.call_after_refresh(self.exit)
+
+    def on_unmount(self) -> None:
+        """Give the collector back what was frozen (an app run inside a longer process: tests, benches)."""
+        if self.gc_thresholds is not None:
+            gc.unfreeze()
+            gc.set_threshold(*self.gc_thresholds)
+            gc.collect()
+            self.gc_thresholds = None
 
     # -- live updates ---------------------------------------------------------------------------------
 
