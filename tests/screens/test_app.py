@@ -154,3 +154,14 @@ async def test_the_palette_in_russian_lists_commands_and_records_in_russian(desk
         await pilot.pause(0.3)
         shown = [str(option.prompt) for option in app.screen.query_one(CommandList).options]
         assert any(line.startswith("Лид: Пётр Сидоров") for line in shown)
+
+
+async def test_the_app_leaves_the_garbage_collector_as_it_found_it(desk: Desk) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way meanwhile
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
