@@ -163,5 +163,6 @@ async def test_the_app_leaves_the_garbage_collector_as_it_found_it(desk: Desk) -
     app = app_for(desk.db_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
+        await pilot.pause(1.2)
         assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way meanwhile
     assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
