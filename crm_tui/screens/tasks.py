@@ -60,6 +60,9 @@ def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True, lang: 
     return Content(text)
 
 
+LEADING_ROLES = ("admin", "head")
+
+
 class TaskQueueScreen(AppBound, Screen[None]):
     """What is due: each task can be done, snoozed, reassigned, opened or called from the keyboard."""
 
@@ -94,6 +97,9 @@ class TaskQueueScreen(AppBound, Screen[None]):
         yield KeyFooter()
 
     async def on_mount(self) -> None:
+        user = self.crm.user
+        # Heads of sales and admins open on everyone's tasks; the others on their own.
+        self.set_reactive(TaskQueueScreen.everyone, user is not None and user.role in LEADING_ROLES)
         self.set_interval(REFRESH_SECONDS, self.reload)
         await self.reload()
 

@@ -171,7 +171,7 @@ async def test_new_task_dialog_refuses_an_empty_title_in_russian(queue_desk: Des
 async def test_task_queue_in_russian(queue_desk: Desk) -> None:
     app = russian_app(queue_desk.url)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
-        await pilot.press("4")
+        await pilot.press("4", "m")  # an admin opens on everyone's tasks: m for mine
         await settle(app, pilot)
         summary = text(app, "#queue-summary")
         assert summary == "Мои задачи · просрочено 1 · сегодня 1 · предстоящие 1 · выполнено сегодня 1"

@@ -69,6 +69,9 @@ async def test_queue_groups_and_keys(desk: Desk) -> None:
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await pilot.press("4")
         await settle(app, pilot)
+        assert summary(app).startswith("Everyone's tasks · ")  # an admin opens on everyone's tasks
+        await pilot.press("m")
+        await settle(app, pilot)
         assert summary(app) == "My tasks · overdue 1 · today 1 · upcoming 1 · done today 1"
         shown = lines(app)
         assert shown[0] == "Overdue · 1"
@@ -125,3 +128,14 @@ async def test_a_bad_snooze_time_is_refused_in_place(desk: Desk) -> None:
         await pilot.press("escape")
         await settle(app, pilot)
     assert task("Call Иван Смирнов").due_at == NOW - HOUR
+
+
+async def test_a_manager_opens_on_their_own_tasks(desk: Desk) -> None:
+    app = make_app(desk.url, clock=lambda: NOW, user="anna")
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert summary(app).startswith("My tasks · ")
+        assert any(line.startswith("Anna's call") for line in lines(app))
+        assert not any(line.startswith("Call Иван Смирнов") for line in lines(app))  # the admin's
