@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,7 +39,6 @@ T = TypeVar("T")
 FIRST_PAGE = 15
 NEXT_PAGE = 30
 MIN_COLUMN = 24
-QUESTION_WIDTH = 66
 
 # What the deal rules say (services/deals.py), as i18n keys: the English text is the rule's own message,
 # other languages word it themselves. A message not listed here is shown as the rule wrote it.
@@ -371,8 +369,6 @@ class DealKanbanScreen(AppBound, Screen[None]):
         """Won needs signed acts: offer to record them now; a "no" leaves the deal where it is."""
         reason, title = self.refusal(refusal)
         question = self.say("kanban.sign-question", reason=reason, title=deal.title)
-        # The dialog's label does not wrap: lines that fit its 72 cells, less the frame and padding.
-        question = "\n".join(textwrap.fill(line, QUESTION_WIDTH) for line in question.split("\n"))
         sign = await self.app.push_screen_wait(
             QuestionDialog(title, question, yes=self.crm.t("kanban.sign-and-win"),
                            no=self.crm.t("kanban.not-yet"))

@@ -223,6 +223,9 @@ async def test_won_without_signed_acts_is_refused_with_the_reason(board: Board) 
         assert "Acts not signed" in str(app.screen.query_one("Label").render()) or any(
             "Acts not signed" in str(w.render()) for w in app.screen.query("Label")
         )
+        question = app.screen.query_one(".question")
+        assert question.region.height > 1  # the long question wraps inside the dialog, nothing is cut
+        assert question.region.right <= app.screen.query_one("QuestionDialog > Vertical").region.right
         await pilot.press("n")  # not signed yet
         await settle(app, pilot)
         assert "Acts not signed" in toasts(app)

@@ -45,6 +45,9 @@ FormDialog .form-title, QuestionDialog .form-title {
     text-style: bold;
     margin-bottom: 1;
 }
+QuestionDialog .question, QuestionDialog .form-title {
+    width: 100%;  /* a long question wraps inside the dialog instead of being cut */
+}
 FormDialog .field-label {
     color: $text-muted;
     height: 1;
@@ -231,7 +234,7 @@ class QuestionDialog(AppBound, ModalScreen[bool]):
         no = self.no if self.no is not None else self.crm.t("confirm.no")
         with Vertical():
             yield Label(self.title_text, classes="form-title")
-            yield Label(self.question)
+            yield Label(self.question, classes="question")
             with Horizontal():
                 yield Button(f"{yes} (y)", variant="primary", id="yes")
                 yield Button(f"{no} (n)", id="no")
