@@ -11,9 +11,7 @@ from crm_tui.i18n import STRINGS, t
 from crm_tui.i18n_format import span, when
 from crm_tui.screens.contact_card import ContactCardScreen
 from crm_tui.screens.contacts import ContactListScreen
-from crm_tui.screens.dialogs.confirm import ConfirmDialog
 from crm_tui.screens.dialogs.note import FormDialog, QuestionDialog
-from crm_tui.screens.dialogs.reason import ReasonDialog
 from crm_tui.screens.dialogs.task_dialogs import TaskDialog
 from crm_tui.screens.lead_detail import LeadDetailScreen
 from crm_tui.screens.reports import ReportsScreen
@@ -53,7 +51,7 @@ def test_spans_in_russian(moment: datetime, russian: str) -> None:
 def test_every_key_of_the_translated_screens_has_russian_text() -> None:
     classes = (
         ContactCardScreen, ContactListScreen, LeadDetailScreen, TaskQueueScreen, ReportsScreen,
-        ScriptStatsScreen, SearchScreen, FormDialog, QuestionDialog, ReasonDialog, ConfirmDialog, TaskDialog,
+        ScriptStatsScreen, SearchScreen, FormDialog, QuestionDialog, TaskDialog,
         CallScriptPane, PagedTable,
     )
     missing = [

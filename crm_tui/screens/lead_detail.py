@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from crm_tui.i18n import status_name
 from crm_tui.i18n_format import span, when
 from crm_tui.messages import RecordChanged
-from crm_tui.screens.dialogs.reason import ReasonDialog
+from crm_tui.screens.dialogs.note import ReasonForm
 from crm_tui.services import clock, interactions, leads, tasks
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
@@ -196,7 +196,7 @@ class LeadDetailScreen(AppBound, Screen[None]):
     async def action_disqualify(self) -> None:
         name = self.page.lead.name if self.page else f"#{self.lead_id}"
         duplicate = self.page.lead.duplicates[0] if self.page and self.page.lead.duplicates else None
-        reason = await self.app.push_screen_wait(ReasonDialog.disqualify(self.crm.t, name, duplicate))
+        reason = await self.app.push_screen_wait(ReasonForm.disqualify(self.crm.t, name, duplicate))
         if reason and await self.call(leads.disqualify, self.lead_id, reason) is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()

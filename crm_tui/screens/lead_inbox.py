@@ -22,7 +22,7 @@ from crm_tui.i18n import status_name
 from crm_tui.i18n_format import span
 from crm_tui.messages import LeadsArrived, RecordChanged
 from crm_tui.screens.dialogs.lead_form import LeadFormDialog
-from crm_tui.screens.dialogs.reason import ReasonDialog
+from crm_tui.screens.dialogs.note import ReasonForm
 from crm_tui.services import clock, leads
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
@@ -335,7 +335,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
             return
         matches = await self.crm.run_db(leads.duplicates, row.id) if row.possible_duplicate else []
         duplicate = matches[0] if matches else None
-        reason = await self.app.push_screen_wait(ReasonDialog.disqualify(self.crm.t, row.name, duplicate))
+        reason = await self.app.push_screen_wait(ReasonForm.disqualify(self.crm.t, row.name, duplicate))
         if not reason:
             return
         closed = await self.call(leads.disqualify, row.id, reason)

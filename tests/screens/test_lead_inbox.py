@@ -144,7 +144,7 @@ async def test_disqualify_asks_the_reason_and_escape_changes_nothing(desk: Desk)
         await pilot.pause()
         await pilot.press("enter")  # an empty reason is refused in the dialog
         await pilot.pause()
-        assert "reason is required" in str(app.screen.query_one("#reason-error", Static).render())
+        assert "reason is required" in str(app.screen.query_one(".form-error", Static).render())
         await pilot.press(*"no budget", "enter")
         await settle(app, pilot)
         assert cell(app, 2, 4) == "disqualified"
@@ -190,10 +190,10 @@ async def test_duplicate_is_flagged_and_one_key_away(desk: Desk) -> None:
         await pilot.press("escape")
         await pilot.press("home", "x")
         for _ in range(50):  # the dialog opens once the match is looked up (a worker awaits the dialog)
-            if type(app.screen).__name__ == "ReasonDialog":
+            if type(app.screen).__name__ == "ReasonForm":
                 break
             await pilot.pause()
-        reason = app.screen.query_one("#reason", Input)
+        reason = app.screen.query_one("#f-reason", Input)
         assert reason.value.startswith(f"Duplicate of lead #{desk.new_lead_id}")
         await pilot.press("enter")
         await settle(app, pilot)
@@ -315,16 +315,16 @@ async def test_disqualifying_a_duplicate_in_russian(desk: Desk) -> None:
         await settle(app, pilot)
         await pilot.press("home", "x")
         for _ in range(50):
-            if type(app.screen).__name__ == "ReasonDialog":
+            if type(app.screen).__name__ == "ReasonForm":
                 break
             await pilot.pause()
-        question = str(app.screen.query_one("#reason-question", Static).render())
+        question = str(app.screen.query_one(".form-title", Static).render())
         assert question == "Почему лид «Ваня» закрывается?"
-        reason = app.screen.query_one("#reason", Input)
+        reason = app.screen.query_one("#f-reason", Input)
         assert reason.value.startswith(f"Дубль: лид #{desk.new_lead_id} Иван Смирнов")
         await pilot.press("ctrl+a", "ctrl+k", "enter")  # an empty reason is refused, in Russian
         await pilot.pause()
-        assert str(app.screen.query_one("#reason-error", Static).render()) == "Нужна причина"
+        assert str(app.screen.query_one(".form-error", Static).render()) == "Нужна причина"
         await pilot.press(*"дубль", "enter")
         await settle(app, pilot)
     assert (lead(twin.id).status, lead(twin.id).disqualify_reason) == ("disqualified", "дубль")

@@ -19,7 +19,7 @@ from textual.worker import WorkerFailed
 
 from crm_tui.services import interactions
 from crm_tui.services.errors import CrmError, InvalidInput
-from crm_tui.services.views import InteractionRow
+from crm_tui.services.views import InteractionRow, SearchHit
 from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
@@ -195,16 +195,30 @@ class NoteDialog(FormDialog[InteractionRow | None]):
 
 
 class ReasonForm(FormDialog[str | None]):
-    """Asks why (a lost deal); returns the reason, ``None`` when cancelled. An empty reason is refused."""
+    """Asks why (a lead disqualified, a deal lost); returns the reason, ``None`` when cancelled. An empty
+    reason is refused beside the field."""
 
     FIELDS = (("reason", "reason-form.reason", "reason-form.reason.hint"),)
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, *, suggestion: str = "") -> None:
         super().__init__()
         self.given_title = title
+        self.suggestion = suggestion
+
+    @classmethod
+    def disqualify(cls, t: Callable[[str], str], name: str, duplicate: SearchHit | None) -> ReasonForm:
+        """Why a lead is closed; with a duplicate found, "Duplicate of lead #12 Иван…" is offered."""
+        suggestion = ""
+        if duplicate is not None:
+            kind = t(f"search.kind.{duplicate.kind}").lower()
+            suggestion = t("reason.duplicate-of").format(kind=kind, id=duplicate.id, label=duplicate.label)
+        return cls(t("reason.disqualify-why").format(name=name), suggestion=suggestion)
 
     def title_text(self) -> str:
         return self.given_title
+
+    def initial(self, field: str) -> str:
+        return self.suggestion
 
     async def submit(self) -> str | None:
         reason = self.value("reason").strip()
