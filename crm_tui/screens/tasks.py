@@ -88,6 +88,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.groups: list[QueueGroup] = []
         self.rows: dict[int, TaskRow] = {}
         self.resumed_once = False
+        self.reads = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,11 +115,16 @@ class TaskQueueScreen(AppBound, Screen[None]):
     # --- loading ----------------------------------------------------------------------------------------
 
     async def reload(self, keep: int | None = None) -> None:
+        """Read the queue again. Reads can overlap (the timer, a key, a save): only the latest is shown,
+        so an older read finishing last never puts back what a newer one already replaced."""
+        self.reads += 1
+        read = self.reads
         now = self.crm.now()
         groups = await self.crm.run_db(
             task_queue.queue, now=now, assignee_id=None if self.everyone else self.crm.user_id
         )
-        self.show(groups, now, keep)
+        if read == self.reads:
+            self.show(groups, now, keep)
 
     def show(self, groups: list[QueueGroup], now: datetime, keep: int | None = None) -> None:
         queue = self.query_one("#queue", OptionList)
