@@ -43,21 +43,40 @@ def linked_text(label: str, lang: str = "en") -> str:
     return label
 
 
-def task_line(row: TaskRow, now: datetime, *, show_assignee: bool = True, lang: str = "en") -> Content:
-    """One task as the queue shows it: title, linked record, due (relative and absolute), assignee."""
+def task_line(
+    row: TaskRow, now: datetime, *, show_assignee: bool = True, lang: str = "en", width: int = 0
+) -> Content:
+    """One task as the queue shows it: title, linked record, due (relative and absolute), assignee.
+
+    Within ``width`` cells (0: no limit) the title and the linked record give up characters first, so a
+    task stays on one line at 80 columns.
+    """
     moment = row.done_at or row.due_at
     at = when(clock.to_local(moment), "%a %d %b %H:%M", lang)
     relative = span(clock.relative(moment, now), lang)
     if row.done_at:
         relative = t("tasks.done-when", lang).format(when=relative)
-    title = row.title if len(row.title) <= 38 else row.title[:37] + "…"
-    linked = linked_text(row.linked_label, lang)
-    linked = linked if len(linked) <= 28 else linked[:27] + "…"
     who = f"@{row.assignee_login}" if row.assignee_login else "-"
-    text = f"{title:<38}  {linked:<28}  {relative:>12}  {at}"
-    if show_assignee:
-        text += f"  {who}"
-    return Content(text)
+    tail = f"  {relative:>12}  {at}" + (f"  {who}" if show_assignee else "")
+    title_width, linked_width = TITLE_WIDTH, LINKED_WIDTH
+    if width:  # the same room on every line (an assignee counted at its widest), so columns align
+        fixed = len(f"  {relative:>12}  {at}") + (2 + WHO_WIDTH if show_assignee else 0)
+        room = max(MIN_TITLE + MIN_LINKED, width - fixed - 2)
+        if room < TITLE_WIDTH + LINKED_WIDTH:
+            title_width = max(MIN_TITLE, room * TITLE_WIDTH // (TITLE_WIDTH + LINKED_WIDTH))
+            linked_width = max(MIN_LINKED, room - title_width)
+    title = _cut(row.title, title_width)
+    linked = _cut(linked_text(row.linked_label, lang), linked_width)
+    return Content(f"{title:<{title_width}}  {linked:<{linked_width}}{tail}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+TITLE_WIDTH, LINKED_WIDTH = 38, 28
+MIN_TITLE, MIN_LINKED = 14, 10
+WHO_WIDTH = 9
 
 
 LEADING_ROLES = ("admin", "head")
@@ -89,6 +108,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.rows: dict[int, TaskRow] = {}
         self.resumed_once = False
         self.reads = 0
+        self.shown_at: tuple[list[QueueGroup], datetime] | None = None
+        self.shown_width = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -129,6 +150,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
     def show(self, groups: list[QueueGroup], now: datetime, keep: int | None = None) -> None:
         queue = self.query_one("#queue", OptionList)
         keep = keep if keep is not None else self.highlighted_id()
+        width = max(0, queue.scrollable_content_region.width - 1)  # less a long queue's scroll bar
+        self.shown_at = (groups, now)
         self.groups = groups
         self.rows = {}
         options: list[Option] = []
@@ -142,7 +165,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
                 if row.id in self.rows:  # read while a write moved it between groups: list it once
                     continue
                 self.rows[row.id] = row
-                line = task_line(row, now, show_assignee=self.everyone, lang=self.crm.lang)
+                line = task_line(row, now, show_assignee=self.everyone, lang=self.crm.lang, width=width)
                 options.append(Option(line, id=f"task-{row.id}"))
         queue.set_options(options)
         target = keep if keep in self.rows else next(iter(self.rows), None)
@@ -152,6 +175,13 @@ class TaskQueueScreen(AppBound, Screen[None]):
         counts = " · ".join(f"{self.group_title(g).lower()} {g.count}" for g in groups)
         self.query_one("#queue-summary", Static).update(f"{scope} · {counts}")
         self.set_class(any(g.key == "overdue" and g.count for g in groups), "-overdue")
+
+    def on_resize(self) -> None:
+        """Lines are cut to the queue's width: lay them out again for the new one."""
+        width = self.query_one("#queue", OptionList).scrollable_content_region.width
+        if self.shown_at is not None and width != self.shown_width:
+            self.shown_width = width
+            self.show(*self.shown_at)
 
     def group_title(self, group: QueueGroup) -> str:
         """``Overdue``, ``Today``… in the app's language (the service names groups in English)."""

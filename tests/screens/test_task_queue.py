@@ -139,3 +139,18 @@ async def test_a_manager_opens_on_their_own_tasks(desk: Desk) -> None:
         assert summary(app).startswith("My tasks · ")
         assert any(line.startswith("Anna's call") for line in lines(app))
         assert not any(line.startswith("Call Иван Смирнов") for line in lines(app))  # the admin's
+
+
+async def test_at_80_columns_each_task_keeps_to_one_line(desk: Desk) -> None:
+    app = make_app(desk.url, clock=lambda: NOW)
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("4")
+        await settle(app, pilot)
+        queue = app.screen.query_one("#queue", OptionList)
+        tasks_shown = [line for line in lines(app) if "@" in line]
+        assert tasks_shown and all(len(line) < queue.scrollable_content_region.width for line in tasks_shown)
+        assert any(line.startswith("Call Иван Смирнов") for line in tasks_shown)
+        await pilot.resize_terminal(160, 40)
+        await settle(app, pilot)
+        assert any("lead: Иван Смирнов" in line for line in lines(app))  # wider: nothing cut
