@@ -8,6 +8,7 @@ screen shows a loading indicator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
 from crm_tui.i18n import t
-from crm_tui.services import reports
+from crm_tui.services import pipelines, reports
 from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
@@ -129,6 +130,8 @@ class ReportsScreen(AppBound, Screen[None]):
         self.table_index = 0
         self.sort_column: int | None = None
         self.sort_reverse = False
+        self.stage_names: dict[str, str] = {}
+        """English stage name -> Russian, read with the first report."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -142,6 +145,10 @@ class ReportsScreen(AppBound, Screen[None]):
 
     def on_mount(self) -> None:
         self.load()
+
+    def stage_name(self, name: Any) -> Any:
+        """A stage as the app's language names it (stages carry an English and a Russian name)."""
+        return self.stage_names.get(name, name) if self.crm.lang == "ru" else name
 
     # --- the filter -------------------------------------------------------------------------------------
 
@@ -172,6 +179,9 @@ class ReportsScreen(AppBound, Screen[None]):
         self.query_one("#report-bar", Static).update(self._bar_text("reports.computing"))
         body.loading = True
         try:
+            if not self.stage_names:
+                stages = await self.crm.run_db(pipelines.stages)
+                self.stage_names = {stage.name: stage.name_ru for stage in stages if stage.name_ru}
             report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
         except WorkerCancelled:
             return  # a newer load replaced this one (Worker.wait reports our cancellation this way)
@@ -224,7 +234,10 @@ class ReportsScreen(AppBound, Screen[None]):
             rows.sort(key=lambda row: sort_key(row[column]), reverse=self.sort_reverse)
         currency = getattr(self.report, "currency", "RUB")
         for row in rows:
-            values = [value_text(shown.columns[i], v, lang) for i, v in enumerate(row)]
+            values = [
+                self.stage_name(v) if shown.columns[i] == "stage" else value_text(shown.columns[i], v, lang)
+                for i, v in enumerate(row)
+            ]
             grid.add_row(*[cell(v, i in shown.money, currency) for i, v in enumerate(values)])
 
     def shown_table(self) -> Table | None:
@@ -266,7 +279,7 @@ class ReportsScreen(AppBound, Screen[None]):
         chart = self.query_one("#report-chart", PlotextPlot)
         plt = chart.plt
         plt.clear_figure()
-        title, labels, values, unit = chart_data(report, self.crm.lang)
+        title, labels, values, unit = chart_data(report, self.crm.lang, self.stage_name)
         funnel_shape = isinstance(report, reports.FunnelReport)  # a funnel reads top-down: horizontal bars
         if labels:
             plt.bar(labels, values, orientation="horizontal" if funnel_shape else "vertical")
@@ -316,8 +329,10 @@ def cell(value: Any, money: bool, currency: str) -> str:
     return str(value)
 
 
-def chart_data(report: Report, lang: str = "en") -> tuple[str, list[str], list[float], str]:
-    """(title, bar labels, bar values, unit) of the report's chart."""
+def chart_data(
+    report: Report, lang: str = "en", stage_name: Callable[[str], str] = str
+) -> tuple[str, list[str], list[float], str]:
+    """(title, bar labels, bar values, unit) of the report's chart; ``stage_name`` names a stage."""
 
     def say(key: str, **values: Any) -> str:
         return t(f"reports.chart.{key}", lang).format(**values)
@@ -326,7 +341,7 @@ def chart_data(report: Report, lang: str = "en") -> tuple[str, list[str], list[f
         stages = [s for s in report.stages if s.kind != "lost"]
         return (
             say("funnel"),
-            [f"{s.position + 1} {s.name}" for s in stages][::-1],
+            [f"{s.position + 1} {stage_name(s.name)}" for s in stages][::-1],
             [float(s.reached) for s in stages][::-1],
             say("deals"),
         )

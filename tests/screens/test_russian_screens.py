@@ -207,6 +207,7 @@ async def test_reports_in_russian(board: Board) -> None:
         headers = [str(c.label) for c in table.columns.values()]
         assert headers == ["#", "этап", "тип", "сделок сейчас", "сумма", "дошли", "в следующий %"]
         assert str(table.get_row_at(0)[2]) == "в работе"
+        assert str(table.get_row_at(0)[1]) == "Первичное обращение"  # the stage's Russian name
         assert text(app, "#report-summary").startswith("Лиды ")
         assert "Воронка продаж" in footer(app) and "Экспорт CSV" in footer(app)
 
