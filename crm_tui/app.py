@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from crm_tui.i18n import t as translate
 from crm_tui.messages import LeadsArrived
 from crm_tui.services import clock as clock_service
 from crm_tui.services import leads, pipelines, users
+from crm_tui.services.errors import CrmError
 from crm_tui.services.views import UserView
 from crm_tui.widgets.app_bound import translate_bindings
 
@@ -72,6 +74,13 @@ def _reports() -> Screen[Any]:
 
         return PlaceholderScreen("placeholder.reports")
     return ReportsScreen()  # type: ignore[no-any-return,unused-ignore]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A rule's refusal carried out of a database worker as its result (see ``CrmApp.run_db``)."""
+
+    error: CrmError
 
 
 MODE_KEYS = {"1": "leads", "2": "deals", "3": "contacts", "4": "tasks", "5": "reports"}
@@ -139,15 +148,26 @@ class CrmApp(App[None]):
         return translate(key, self.lang)
 
     async def run_db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a service call in a thread worker with its own connection; await its result."""
+        """Run a service call in a thread worker with its own connection; await its result.
+
+        A rule's refusal (``CrmError``) is raised here, as the service raised it, for the caller to word
+        in its place (beside a field, a toast in the desk's language). It comes back as the worker's
+        result, not as its failure: a failed worker is the unexpected, which the app reports itself, and a
+        refusal reported there too was shown twice. Anything else still fails the worker.
+        """
         worker = self._db_worker(fn, args, kwargs)
-        result: T = await worker.wait()
+        result: T | Refusal = await worker.wait()
+        if isinstance(result, Refusal):
+            raise result.error
         return result
 
     @work(thread=True, exit_on_error=False, group="db")
-    def _db_worker(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    def _db_worker(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T | Refusal:
         with database.connection_context():
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except CrmError as error:
+                return Refusal(error)
 
     async def open_contact(self, contact_id: int) -> None:
         from crm_tui.screens.contact_card import ContactCardScreen

@@ -25,7 +25,7 @@ from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.log_call import LogCallDialog
-from crm_tui.screens.dialogs.note import NoteDialog, db_call
+from crm_tui.screens.dialogs.note import NoteDialog
 from crm_tui.screens.dialogs.task_form import TaskFormDialog
 from crm_tui.services import clock, contacts, interactions
 from crm_tui.services.errors import CrmError
@@ -143,7 +143,7 @@ class ContactCardScreen(AppBound, Screen[None]):
 
     async def reload(self) -> None:
         try:
-            data = await db_call(self.crm, load_card, self.contact_id)
+            data = await self.crm.run_db(load_card, self.contact_id)
         except CrmError as error:
             self.notify(error.message, title=error.title, severity="error")
             return
@@ -171,8 +171,8 @@ class ContactCardScreen(AppBound, Screen[None]):
 
     @work(group="card-timeline")
     async def load_more(self, before: tuple[datetime, int]) -> None:
-        rows = await db_call(
-            self.crm, interactions.timeline, contact_id=self.contact_id, before=before, limit=TIMELINE_PAGE
+        rows = await self.crm.run_db(
+            interactions.timeline, contact_id=self.contact_id, before=before, limit=TIMELINE_PAGE
         )
         self.timeline.add_page(rows)
         self.show_history_title()
@@ -231,7 +231,7 @@ class ContactCardScreen(AppBound, Screen[None]):
         await self.reload()
 
     async def refresh_card(self) -> None:
-        card = await db_call(self.crm, contacts.card, self.contact_id)
+        card = await self.crm.run_db(contacts.card, self.contact_id)
         self.show_card(card)
 
     def action_back(self) -> None:

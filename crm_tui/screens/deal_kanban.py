@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -25,7 +24,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static
 
-from crm_tui.screens.dialogs.note import QuestionDialog, ReasonForm, db_call
+from crm_tui.screens.dialogs.note import QuestionDialog, ReasonForm
 from crm_tui.services import deals
 from crm_tui.services.errors import CrmError, InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.views import DealRow
@@ -33,8 +32,6 @@ from crm_tui.services.views import StageColumn as StageTotals
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.stage_column import StageColumn
-
-T = TypeVar("T")
 
 FIRST_PAGE = 15
 NEXT_PAGE = 30
@@ -181,22 +178,6 @@ class DealKanbanScreen(AppBound, Screen[None]):
                 return self.say(key, **values), title
         return error.message, title
 
-    async def rule(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a deal rule in a thread worker and raise its refusal here. The refusal comes back as the
-        worker's result, not as its failure: the app words a failed worker itself (in English, for the
-        unexpected), and a refused move is expected, so the board words it once, in the desk's language."""
-
-        def call() -> T | CrmError:
-            try:
-                return fn(*args, **kwargs)
-            except CrmError as error:
-                return error
-
-        result = await db_call(self.crm, call)
-        if isinstance(result, CrmError):
-            raise result
-        return result
-
     def refused(self, error: CrmError) -> None:
         message, title = self.refusal(error)
         self.notify(message, title=title, severity="error")
@@ -208,7 +189,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         keep_stage = focused.stage.id if focused else None
         keep = focused.selected() if focused else None
         try:
-            board = await self.rule(load_board)
+            board = await self.crm.run_db(load_board)
         except CrmError as error:
             self.refused(error)
             return
@@ -310,8 +291,9 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     @work(group="kanban-more")
     async def load_more(self, column: StageColumn, after_id: int) -> None:
-        rows = await db_call(self.crm, deals.list_page, stage_id=column.stage.id, after_id=after_id,
-                             limit=NEXT_PAGE)
+        rows = await self.crm.run_db(
+            deals.list_page, stage_id=column.stage.id, after_id=after_id, limit=NEXT_PAGE
+        )
         column.add_page(rows)
 
     # --- keys -------------------------------------------------------------------------------------------
@@ -348,7 +330,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         column, deal = picked
         moved: DealRow | None
         try:
-            moved = await self.rule(deals.step, deal.id, step, **self.who())
+            moved = await self.crm.run_db(deals.step, deal.id, step, **self.who())
         except RuleViolation as error:
             if not (step > 0 and deal.acts_signed_at is None and self.next_is_won(column)):
                 self.refused(error)
@@ -377,8 +359,8 @@ class DealKanbanScreen(AppBound, Screen[None]):
             self.refused(refusal)
             return None
         try:
-            await self.rule(deals.sign_acts, deal.id, **self.who())
-            return await self.rule(deals.win, deal.id, **self.who())
+            await self.crm.run_db(deals.sign_acts, deal.id, **self.who())
+            return await self.crm.run_db(deals.win, deal.id, **self.who())
         except CrmError as error:
             self.refused(error)
             return None
@@ -408,7 +390,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
             return
         column, deal = picked
         try:
-            signed = await self.rule(deals.sign_acts, deal.id, **self.who())
+            signed = await self.crm.run_db(deals.sign_acts, deal.id, **self.who())
         except CrmError as error:
             self.refused(error)
             return
@@ -433,7 +415,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if reason is None:
             return
         try:
-            lost = await self.rule(deals.lose, deal.id, reason, **self.who())
+            lost = await self.crm.run_db(deals.lose, deal.id, reason, **self.who())
         except CrmError as error:
             self.refused(error)
             return

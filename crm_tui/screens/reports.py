@@ -185,10 +185,9 @@ class ReportsScreen(AppBound, Screen[None]):
             report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
         except WorkerCancelled:
             return  # a newer load replaced this one (Worker.wait reports our cancellation this way)
-        except WorkerFailed as failed:
+        except (CrmError, WorkerFailed) as failure:
             body.loading = False
-            error = failed.error
-            message = error.message if isinstance(error, CrmError) else str(error)
+            message = failure.message if isinstance(failure, CrmError) else str(failure.error)
             self.notify(message, title=self.crm.t("reports.failed-title"), severity="error")
             self.query_one("#report-bar", Static).update(self._bar_text("reports.failed"))
             return

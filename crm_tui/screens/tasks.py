@@ -14,7 +14,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import WorkerFailed
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
@@ -218,10 +217,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
         """Run a rule with this user and clock; show its refusal; reload the queue."""
         try:
             result = await self.crm.run_db(fn, *args, by=self.crm.user_id, now=self.crm.now(), **kwargs)
-        except WorkerFailed as failed:
-            error = failed.error
-            if not isinstance(error, CrmError):
-                raise
+        except CrmError as error:
             self.notify(error.message, title=error.title, severity="error")
             return None
         if done:

@@ -23,7 +23,6 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
-from textual.worker import WorkerFailed
 
 from crm_tui.services import scripts, users
 from crm_tui.services.errors import CrmError
@@ -193,11 +192,9 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                 user_id=app.user_id,
                 now=app.now(),
             )
-        except WorkerFailed as failed:
-            if isinstance(failed.error, CrmError):
-                app.notify(failed.error.message, title=failed.error.title, severity="error")
-                return None
-            raise
+        except CrmError as error:
+            app.notify(error.message, title=error.title, severity="error")
+            return None
         pane = cls(run, lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, task_id=task_id)
         pane.set_class(fill, "-fill")
         await (into or screen).mount(pane)
@@ -337,12 +334,10 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                 deal_id=self.deal_id,
                 task_id=self.task_id,
             )
-        except WorkerFailed as failed:
+        except CrmError as error:
             self.saving = False
-            if isinstance(failed.error, CrmError):
-                self.notify(failed.error.message, title=failed.error.title, severity="error")
-                return
-            raise
+            self.notify(error.message, title=error.title, severity="error")
+            return
         minutes, seconds = divmod(saved.interaction.duration or 0, 60)
         extra = self.crm.t("call.saved-task").format(task=saved.task.title) if saved.task else ""
         extra += self.crm.t("call.saved-stage").format(stage=saved.stage) if saved.stage else ""

@@ -150,6 +150,7 @@ async def test_edit_the_header(board: Board) -> None:
         await pilot.press("end", *", not-a-phone", "enter", "enter", *"1980-02-30", "enter", *"vip", "enter")
         await settle(app, pilot)
         assert "phone" in text(app, "#error-phone")
+        assert not any("phone" in n.message for n in app._notifications)  # said beside the field only
         with database.connection_context():
             assert Contact.get_by_id(board.contact_id).tags == ""
         app.screen.query_one("#f-phone", Input).value = "+7 495 200-30-40, 8 916 765-43-21"

@@ -173,6 +173,7 @@ async def test_convert_of_a_closed_lead_is_refused(desk: Desk) -> None:
         await pilot.press("c")  # Пётр Сидоров is converted already
         await settle(app, pilot)
         assert any("only a qualified lead" in n.message for n in app._notifications)
+        assert len(app._notifications) == 1  # said once: no second toast for a failed worker
         assert type(app.screen).__name__ == "LeadInboxScreen"
 
 

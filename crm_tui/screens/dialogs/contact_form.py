@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from crm_tui.screens.dialogs.note import FormDialog, db_call
+from crm_tui.screens.dialogs.note import FormDialog
 from crm_tui.services import contacts
 from crm_tui.services.contacts import ContactEdit
 from crm_tui.services.errors import InvalidInput
@@ -78,6 +78,6 @@ class ContactFormDialog(FormDialog[ContactCard | None]):
             birthday=birthday,
             tags=split_list(self.value("tags")),
         )
-        return await db_call(
-            self.crm, contacts.update, self.card.id, edit, by=self.crm.user_id, now=self.crm.now()
+        return await self.crm.run_db(
+            contacts.update, self.card.id, edit, by=self.crm.user_id, now=self.crm.now()
         )

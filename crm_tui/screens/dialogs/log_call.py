@@ -9,7 +9,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
 from crm_tui.i18n import t
-from crm_tui.screens.dialogs.note import FormDialog, db_call
+from crm_tui.screens.dialogs.note import FormDialog
 from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
@@ -86,8 +86,8 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
             messages.append(error.message)
         if problems:
             raise InvalidInput("; ".join(messages), problems)
-        return await db_call(
-            self.crm, interactions.log, kind or "call_out", contact_id=self.contact_id, deal_id=self.deal_id,
+        return await self.crm.run_db(
+            interactions.log, kind or "call_out", contact_id=self.contact_id, deal_id=self.deal_id,
             duration=duration, outcome=self.value("outcome"), summary=self.value("summary"),
             by=self.crm.user_id, now=self.crm.now(),
         )

@@ -7,7 +7,7 @@ the field it is about and nothing is written until the whole form is valid.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
-from textual.worker import WorkerFailed
 
 from crm_tui.services import interactions
 from crm_tui.services.errors import CrmError, InvalidInput
@@ -23,7 +22,7 @@ from crm_tui.services.views import InteractionRow, SearchHit
 from crm_tui.widgets.app_bound import AppBound
 
 if TYPE_CHECKING:
-    from crm_tui.app import CrmApp
+    pass
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,16 +76,6 @@ QuestionDialog Button {
     margin-left: 1;
 }
 """
-
-
-async def db_call(app: CrmApp, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``app.run_db`` that raises the service's own error (``CrmError``) rather than the worker's wrapper."""
-    try:
-        return await app.run_db(fn, *args, **kwargs)
-    except WorkerFailed as failed:
-        if isinstance(failed.error, CrmError):
-            raise failed.error from None
-        raise
 
 
 class FormDialog(AppBound, ModalScreen[R]):
@@ -188,8 +177,8 @@ class NoteDialog(FormDialog[InteractionRow | None]):
         self.deal_id = deal_id
 
     async def submit(self) -> InteractionRow | None:
-        return await db_call(
-            self.crm, interactions.log, "note", contact_id=self.contact_id, deal_id=self.deal_id,
+        return await self.crm.run_db(
+            interactions.log, "note", contact_id=self.contact_id, deal_id=self.deal_id,
             summary=self.value("summary"), by=self.crm.user_id, now=self.crm.now(),
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_tui.screens.dialogs.note import FormDialog, db_call
+from crm_tui.screens.dialogs.note import FormDialog
 from crm_tui.services import clock, tasks
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import TaskRow
@@ -39,7 +39,7 @@ class TaskFormDialog(FormDialog[TaskRow | None]):
             messages.append(error.message)
         if problems or due is None:
             raise InvalidInput("; ".join(messages), problems)
-        return await db_call(
-            self.crm, tasks.create, self.value("title"), due, contact_id=self.contact_id,
+        return await self.crm.run_db(
+            tasks.create, self.value("title"), due, contact_id=self.contact_id,
             deal_id=self.deal_id, by=self.crm.user_id, now=self.crm.now(),
         )
