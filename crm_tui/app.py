@@ -161,6 +161,14 @@ class CrmApp(App[None]):
             raise result.error
         return result
 
+    async def run_rule(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """A rule as this user at this moment (``by``, ``now``); its refusal becomes a toast and ``None``."""
+        try:
+            return await self.run_db(fn, *args, by=self.user_id, now=self.now(), **kwargs)
+        except CrmError as error:
+            self.notify(error.message, title=error.title, severity="error")
+            return None
+
     @work(thread=True, exit_on_error=False, group="db")
     def _db_worker(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T | Refusal:
         with database.connection_context():

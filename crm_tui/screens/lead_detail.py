@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -171,22 +171,15 @@ class LeadDetailScreen(AppBound, Screen[None]):
     def on_call_script_pane_ended(self) -> None:
         self.load()
 
-    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self.crm.run_db(fn, *args, by=self.crm.user_id, now=self.crm.now(), **kwargs)
-        except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
-            return None
-
     @work(group="lead-action", exclusive=True, exit_on_error=False)
     async def action_take(self) -> None:
-        if await self.call(leads.take, self.lead_id) is not None:
+        if await self.crm.run_rule(leads.take, self.lead_id) is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()
 
     @work(group="lead-action", exclusive=True, exit_on_error=False)
     async def action_convert(self) -> None:
-        result = await self.call(leads.convert, self.lead_id, qualify_first=True)
+        result = await self.crm.run_rule(leads.convert, self.lead_id, qualify_first=True)
         if result is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()
@@ -197,7 +190,7 @@ class LeadDetailScreen(AppBound, Screen[None]):
         name = self.page.lead.name if self.page else f"#{self.lead_id}"
         duplicate = self.page.lead.duplicates[0] if self.page and self.page.lead.duplicates else None
         reason = await self.app.push_screen_wait(ReasonForm.disqualify(self.crm.t, name, duplicate))
-        if reason and await self.call(leads.disqualify, self.lead_id, reason) is not None:
+        if reason and await self.crm.run_rule(leads.disqualify, self.lead_id, reason) is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()
 

@@ -8,7 +8,7 @@ lead. Leads registered by other processes (the CLI, the web form) appear on top,
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -24,7 +24,6 @@ from crm_tui.messages import LeadsArrived, RecordChanged
 from crm_tui.screens.dialogs.lead_form import LeadFormDialog
 from crm_tui.screens.dialogs.note import ReasonForm
 from crm_tui.services import clock, leads
-from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import LeadRow
 from crm_tui.widgets.app_bound import AppBound
@@ -292,14 +291,6 @@ class LeadInboxScreen(AppBound, Screen[None]):
         if row is not None:
             self.changed(await self.crm.run_db(leads.row, row.id))
 
-    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """A rule through the app's thread worker; a refusal becomes a toast and ``None``."""
-        try:
-            return await self.crm.run_db(fn, *args, by=self.crm.user_id, now=self.crm.now(), **kwargs)
-        except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
-            return None
-
     def changed(self, row: LeadRow) -> None:
         self.table.replace_row(row)
         self.post_message(RecordChanged("lead", row.id))
@@ -309,7 +300,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
         row = self.selected()
         if row is None:
             return
-        taken = await self.call(leads.take, row.id)
+        taken = await self.crm.run_rule(leads.take, row.id)
         if taken is not None:
             self.changed(taken)
             self.notify(f"{taken.name}: {status_name(taken.status, self.crm.lang)}")
@@ -319,7 +310,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
         row = self.selected()
         if row is None:
             return
-        result = await self.call(leads.convert, row.id, qualify_first=True)
+        result = await self.crm.run_rule(leads.convert, row.id, qualify_first=True)
         if result is None:
             return
         self.changed(await self.crm.run_db(leads.row, row.id))
@@ -338,7 +329,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
         reason = await self.app.push_screen_wait(ReasonForm.disqualify(self.crm.t, row.name, duplicate))
         if not reason:
             return
-        closed = await self.call(leads.disqualify, row.id, reason)
+        closed = await self.crm.run_rule(leads.disqualify, row.id, reason)
         if closed is not None:
             self.changed(closed)
             self.notify(f"{closed.name}: {status_name(closed.status, self.crm.lang)}")
@@ -361,7 +352,7 @@ class LeadInboxScreen(AppBound, Screen[None]):
         new = await self.app.push_screen_wait(LeadFormDialog(self.crm.lang))
         if new is None:
             return
-        registered = await self.call(leads.register, new)
+        registered = await self.crm.run_rule(leads.register, new)
         if registered is None:
             return
         self.post_message(RecordChanged("lead", registered.id))

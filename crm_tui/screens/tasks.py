@@ -19,7 +19,6 @@ from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
 from crm_tui.screens.dialogs.task_dialogs import NewTask, NewTaskDialog, ReassignDialog, SnoozeDialog
 from crm_tui.services import clock, task_queue, tasks, users
-from crm_tui.services.errors import CrmError
 from crm_tui.services.task_queue import QueueGroup
 from crm_tui.services.views import TaskRow
 from crm_tui.widgets.app_bound import AppBound
@@ -215,10 +214,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self, fn: Any, *args: Any, done: str = "", keep: int | None = None, **kwargs: Any
     ) -> Any:
         """Run a rule with this user and clock; show its refusal; reload the queue."""
-        try:
-            result = await self.crm.run_db(fn, *args, by=self.crm.user_id, now=self.crm.now(), **kwargs)
-        except CrmError as error:
-            self.notify(error.message, title=error.title, severity="error")
+        result = await self.crm.run_rule(fn, *args, **kwargs)
+        if result is None:
             return None
         if done:
             self.notify(done)
