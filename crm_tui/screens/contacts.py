@@ -91,11 +91,11 @@ class ContactListScreen(AppBound, Screen[None]):
 
     def render_contact(self, row: ContactRow) -> list[str | Text]:
         return [
-            _cut(row.name, 24),
-            _cut(row.company_name or "—", 20),
+            row.name,
+            row.company_name or "—",
             format_phone(row.phone) if row.phone else "—",
-            _cut(row.email or "—", 24),
-            _cut(row.owner_name or "—", 14),
+            row.email or "—",
+            row.owner_name or "—",
             span(clock.age(row.created_at, self.crm.now()), self.crm.lang),
         ]
 
@@ -113,7 +113,3 @@ class ContactListScreen(AppBound, Screen[None]):
             self.notify("No contact here", severity="warning")
             return
         await self.crm.open_contact(row.id)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

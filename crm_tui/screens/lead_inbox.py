@@ -165,12 +165,12 @@ class LeadInboxScreen(AppBound, Screen[None]):
         source = " / ".join(p for p in (row.utm_source, row.utm_term) if p) or "—"
         return [
             Text("⚠", style="bold yellow") if row.possible_duplicate else Text(""),
-            _cut(row.name, 22),
+            row.name,
             format_phone(row.phone),
             span(clock.age(row.created_at, self.crm.now()), self.crm.lang),
             Text(status_name(row.status, lang), style=STATUS_STYLES.get(row.status, "")),
-            _cut(source, 32),
-            _cut(row.owner_login or "—", 12),
+            source,
+            row.owner_login or "—",
         ]
 
     @on(PagedTable.Loaded, "#leads")
@@ -363,7 +363,3 @@ class LeadInboxScreen(AppBound, Screen[None]):
             self.table.move_cursor(row=0)
         else:
             self.reload()
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -23,6 +23,7 @@ from crm_tui.services.task_queue import QueueGroup
 from crm_tui.services.views import TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
+from crm_tui.widgets.text import clip
 
 if TYPE_CHECKING:
     pass
@@ -63,13 +64,9 @@ def task_line(
         if room < TITLE_WIDTH + LINKED_WIDTH:
             title_width = max(MIN_TITLE, room * TITLE_WIDTH // (TITLE_WIDTH + LINKED_WIDTH))
             linked_width = max(MIN_LINKED, room - title_width)
-    title = _cut(row.title, title_width)
-    linked = _cut(linked_text(row.linked_label, lang), linked_width)
+    title = clip(row.title, title_width)
+    linked = clip(linked_text(row.linked_label, lang), linked_width)
     return Content(f"{title:<{title_width}}  {linked:<{linked_width}}{tail}")
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 TITLE_WIDTH, LINKED_WIDTH = 38, 28

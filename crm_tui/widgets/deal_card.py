@@ -7,6 +7,7 @@ from datetime import datetime
 from textual.content import Content
 
 from crm_tui.services.views import DealRow
+from crm_tui.widgets.text import clip
 
 DEFAULT_WIDTH = 24
 
@@ -18,10 +19,6 @@ def days_in_stage(deal: DealRow, now: datetime) -> int:
 def is_stale(deal: DealRow, now: datetime, stale_days: int) -> bool:
     """Idle in an open stage longer than the stage allows (``Stage.stale_days``; 0 = never stale)."""
     return deal.stage_kind == "open" and stale_days > 0 and days_in_stage(deal, now) > stale_days
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def deal_card(
