@@ -104,7 +104,9 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.resumed_once = False
         self.reads = 0
         self.shown_at: tuple[list[QueueGroup], datetime] | None = None
+        """The groups and the moment last shown, to lay them out again for a new width."""
         self.shown_width = 0
+        """The width the lines were last cut to."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,8 +147,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
     def show(self, groups: list[QueueGroup], now: datetime, keep: int | None = None) -> None:
         queue = self.query_one("#queue", OptionList)
         keep = keep if keep is not None else self.highlighted_id()
-        width = max(0, queue.scrollable_content_region.width - 1)  # less a long queue's scroll bar
-        self.shown_at = (groups, now)
+        width = self.line_width()
+        self.shown_at, self.shown_width = (groups, now), width
         self.groups = groups
         self.rows = {}
         options: list[Option] = []
@@ -171,11 +173,13 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.query_one("#queue-summary", Static).update(f"{scope} · {counts}")
         self.set_class(any(g.key == "overdue" and g.count for g in groups), "-overdue")
 
+    def line_width(self) -> int:
+        """The cells a task line may take: the queue's width less the scroll bar a long queue shows."""
+        return max(0, self.query_one("#queue", OptionList).scrollable_content_region.width - 1)
+
     def on_resize(self) -> None:
-        """Lines are cut to the queue's width: lay them out again for the new one."""
-        width = self.query_one("#queue", OptionList).scrollable_content_region.width
-        if self.shown_at is not None and width != self.shown_width:
-            self.shown_width = width
+        """Lines are cut to the queue's width: lay them out again for a new one."""
+        if self.shown_at is not None and self.line_width() != self.shown_width:
             self.show(*self.shown_at)
 
     def group_title(self, group: QueueGroup) -> str:
