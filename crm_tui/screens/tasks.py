@@ -273,39 +273,28 @@ class TaskQueueScreen(AppBound, Screen[None]):
     async def selected(self) -> None:
         await self.action_open()
 
-    async def action_open(self) -> None:
+    def linked(self) -> TaskRow | None:
+        """The highlighted task when it is linked to a lead, a contact or a deal (else it says so)."""
         row = self.current()
-        if row is None:
-            return
-        if row.contact_id is None and row.lead_id is None and row.deal_id is None:
+        if row is not None and row.contact_id is None and row.lead_id is None and row.deal_id is None:
             self.notify(self.crm.t("tasks.not-linked"), severity="warning")
-            return
-        opener = getattr(self.app, "open_record", None)
-        if callable(opener):
-            kind, record_id = (
-                ("contact", row.contact_id) if row.contact_id is not None
-                else ("lead", row.lead_id) if row.lead_id is not None
-                else ("deal", row.deal_id)
-            )
-            await _maybe_await(opener(kind, record_id))
+            return None
+        return row
+
+    async def action_open(self) -> None:
+        row = self.linked()
+        if row is None:
             return
         if row.contact_id is not None:
-            try:
-                from crm_tui.screens.contact_card import ContactCardScreen  # type: ignore[import-not-found]
-            except ImportError:
-                self.notify(self.crm.t("tasks.no-card"), severity="warning")
-                return
-            await self.app.push_screen(ContactCardScreen(row.contact_id))
-            return
-        label = linked_text(row.linked_label, self.crm.lang)
-        self.notify(self.crm.t("tasks.cannot-open").format(label=label), severity="warning")
+            await self.crm.open_record("contact", row.contact_id)
+        elif row.lead_id is not None:
+            await self.crm.open_record("lead", row.lead_id)
+        elif row.deal_id is not None:
+            await self.crm.open_record("deal", row.deal_id)
 
     async def action_call(self) -> None:
-        row = self.current()
+        row = self.linked()
         if row is None:
-            return
-        if row.contact_id is None and row.lead_id is None and row.deal_id is None:
-            self.notify(self.crm.t("tasks.not-linked"), severity="warning")
             return
         from crm_tui.widgets.call_script import CallScriptPane
 
@@ -326,10 +315,3 @@ class TaskQueueScreen(AppBound, Screen[None]):
     async def on_call_script_pane_ended(self) -> None:
         self.query_one("#queue", OptionList).focus()
         await self.reload()
-
-
-async def _maybe_await(value: Any) -> None:
-    import inspect
-
-    if inspect.isawaitable(value):
-        await value
