@@ -154,3 +154,16 @@ async def test_at_80_columns_each_task_keeps_to_one_line(desk: Desk) -> None:
         await pilot.resize_terminal(160, 40)
         await settle(app, pilot)
         assert any("lead: Иван Смирнов" in line for line in lines(app))  # wider: nothing cut
+
+
+async def test_enter_opens_the_record_a_task_is_about(desk: Desk) -> None:
+    app = make_app(desk.url, clock=lambda: NOW)
+    app.notifier = RecordingNotifier()  # type: ignore[attr-defined]
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await pilot.press("4", "m")
+        await settle(app, pilot)
+        assert app.screen.current().title == "Call Иван Смирнов"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LeadDetailScreen"
+        assert "Иван Смирнов" in str(app.screen.query_one("#lead-header", Static).render())
