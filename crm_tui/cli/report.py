@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -51,24 +51,16 @@ def parse_day(value: str | None, option: str) -> date | None:
         raise fail(f"{option} must be a date like 2026-03-01, not {value!r}") from error
 
 
-def cell(value: Any, money: bool, currency: str) -> str:
-    from crm_tui.services.views import format_money
-
-    if value is None:
-        return "-"
-    if money:
-        return format_money(int(value), currency)
-    return str(value)
-
-
 def render(tables: list[Table], heading: str, currency: str) -> list[str]:
+    from crm_tui.services.reports import cell_text
+
     lines = [heading]
     for t in tables:
         lines += ["", t.title]
         if not t.rows:
             lines.append("  (nothing)")
             continue
-        body = [[cell(v, i in t.money, currency) for i, v in enumerate(row)] for row in t.rows]
+        body = [[cell_text(v, i in t.money, currency) for i, v in enumerate(row)] for row in t.rows]
         lines += table(body, list(t.columns))
     return lines
 

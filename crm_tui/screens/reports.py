@@ -237,7 +237,7 @@ class ReportsScreen(AppBound, Screen[None]):
                 self.stage_name(v) if shown.columns[i] == "stage" else value_text(shown.columns[i], v, lang)
                 for i, v in enumerate(row)
             ]
-            grid.add_row(*[cell(v, i in shown.money, currency) for i, v in enumerate(values)])
+            grid.add_row(*[reports.cell_text(v, i in shown.money, currency) for i, v in enumerate(values)])
 
     def shown_table(self) -> Table | None:
         tables = self.tables()
@@ -318,14 +318,6 @@ class ReportsScreen(AppBound, Screen[None]):
             )
             return
         self.notify(self.crm.t("reports.saved").format(path=target), title=self.crm.t("reports.exported"))
-
-
-def cell(value: Any, money: bool, currency: str) -> str:
-    if value is None:
-        return "-"
-    if money:
-        return format_money(int(value), currency)
-    return str(value)
 
 
 def chart_data(

@@ -43,6 +43,7 @@ from crm_tui.data.db import database, is_sqlite
 from crm_tui.data.durations import seconds_between
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput
+from crm_tui.services.views import format_money
 
 REPORTS = ("funnel", "sources", "velocity", "forecast", "managers", "pareto")
 FIRST_CALL_RULE = 3600  # seconds: a new lead is called within an hour (DOMAIN.md)
@@ -219,6 +220,15 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     money: tuple[int, ...] = ()  # indexes of the columns that hold minor units of the report currency
+
+
+def cell_text(value: Any, money: bool, currency: str) -> str:
+    """A table cell as the CLI and the screen show it: ``-`` for nothing, money with its currency."""
+    if value is None:
+        return "-"
+    if money:
+        return format_money(int(value), currency)
+    return str(value)
 
 
 def to_csv(tables: Sequence[Table]) -> str:
