@@ -31,6 +31,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from frames import record_frames
+
 from crm_tui.data.db import database, open_database
 from crm_tui.data.models import Contact, Deal, Interaction, Lead
 from crm_tui.services import contacts, deals, interactions, pipelines, users
@@ -96,7 +98,6 @@ async def bench(
     app.poll_seconds = 0
     frames: dict[str, list[float]] = {}
     settled: dict[str, list[float]] = {}
-    drawn: list[float] = []  # when each frame was handed to the driver
     full_gcs: list[float] = []  # how long each full (generation 2) garbage collection took
     gc_started = [0.0]
     collected: dict[str, int] = {}
@@ -109,14 +110,7 @@ async def bench(
                 full_gcs.append((time.perf_counter() - gc_started[0]) * 1000)
 
     gc.callbacks.append(on_gc)
-    display = app._display
-
-    def timed_display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            drawn.append(time.perf_counter())
-        display(screen, renderable)
-
-    app._display = timed_display  # type: ignore[method-assign]
+    drawn = record_frames(app)  # when each frame was handed to the driver
 
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
 

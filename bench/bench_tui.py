@@ -26,6 +26,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from frames import record_frames
+
 DB = sys.argv[1] if len(sys.argv) > 1 else "/tmp/bench1m.db"
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
@@ -65,15 +67,7 @@ async def keys() -> None:
     results: dict[str, list[float]] = {}
     frames: dict[str, list[float]] = {}
     firsts: dict[str, list[float]] = {}
-    drawn: list[float] = []
-    display = app._display
-
-    def timed_display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            drawn.append(time.perf_counter())
-        display(screen, renderable)
-
-    app._display = timed_display  # type: ignore[method-assign]
+    drawn = record_frames(app)
 
     async with app.run_test(size=(120, 40)) as pilot:
 
