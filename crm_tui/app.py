@@ -200,13 +200,13 @@ class CrmApp(App[None]):
             elif kind == "company":
                 contact_id = await self.run_db(contacts.first_of_company, record_id)
                 if contact_id is None:
-                    self.notify("This company has no contacts yet", severity="warning")
+                    self.notify(self.t("open.company-no-contacts"), severity="warning")
                 else:
                     await self.open_contact(contact_id)
             elif kind == "deal":
                 deal = await self.run_db(deals.row, record_id)
                 if deal.contact_id is None:
-                    self.notify(f"Deal “{deal.title}” has no contact", severity="warning")
+                    self.notify(self.t("open.deal-no-contact").format(title=deal.title), severity="warning")
                 else:
                     await self.open_contact(deal.contact_id)
         except CrmError as error:

@@ -82,6 +82,8 @@ STRINGS: dict[str, dict[str, str]] = {
         # reason / confirm
         "reason.required": "A reason is required",
         "reminders.title": "Reminders",
+        "open.company-no-contacts": "This company has no contacts yet",
+        "open.deal-no-contact": "Deal “{title}” has no contact",
         "palette.leads": "lead inbox",
         "palette.deals": "deal kanban",
         "palette.contacts": "contact list",
@@ -603,6 +605,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "form.cancel": "Отмена",
         "reason.required": "Нужна причина",
         "reminders.title": "Напоминания",
+        "open.company-no-contacts": "У этой компании пока нет контактов",
+        "open.deal-no-contact": "У сделки «{title}» нет контакта",
         "palette.leads": "входящие лиды",
         "palette.deals": "канбан сделок",
         "palette.contacts": "список контактов",
