@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -12,17 +13,29 @@ class KeyFooter(Footer):
     """Textual's Footer rebuilds all its keys (some thirty widgets, each styled anew) whenever the
     screen's bindings may have changed: on every focus move and every return to the screen, even when
     the same keys come back. This one compares what it would show with what it shows, and rebuilds
-    only on a difference."""
+    only on a difference.
+
+    It also draws its keys with the screen's first layout. Textual's footer starts empty and fills in a
+    frame of its own once the screen reports its bindings; that is a second layout of a new screen, and
+    a third when the focus then lands on a widget whose keys are not shown anyway."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shown: tuple[object, ...] | None = None
+        self.set_reactive(Footer._bindings_ready, True)
+
+    def compose(self) -> ComposeResult:
+        self.shown = self.keys_of(self.screen)
+        yield from super().compose()
 
     def keys_of(self, screen: Screen[Any]) -> tuple[object, ...]:
-        """What the footer draws from: every active binding's key, label, state and tooltip, in order."""
+        """What the footer draws: every shown binding's key, label, state and tooltip, in order (the
+        command palette's key is drawn whether it is shown or not)."""
+        palette = screen.app.COMMAND_PALETTE_BINDING
         return tuple(
-            (binding.key, binding.action, binding.description, binding.group, enabled, tooltip, binding.show)
+            (binding.key, binding.action, binding.description, binding.group, enabled, tooltip)
             for _node, binding, enabled, tooltip in screen.active_bindings.values()
+            if binding.show or binding.key == palette
         )
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
