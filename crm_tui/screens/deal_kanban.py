@@ -86,6 +86,14 @@ class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=F
                 tooltip="Open the deal's contact card"),
     ]
 
+    def on_mount(self) -> None:
+        self.show_scroll_bar()
+
+    def show_scroll_bar(self) -> None:
+        """Make the scroll bar's widget now, shown or not as ``overflow-x`` says: made in the first layout,
+        it would be made hidden, then shown, and the screen laid out once more."""
+        self.horizontal_scrollbar.display = self.styles.overflow_x == "scroll"
+
     def action_cards(self, name: str) -> None:
         screen = self.screen
         column = screen.current_column() if isinstance(screen, DealKanbanScreen) else None
@@ -126,10 +134,16 @@ class DealKanbanScreen(AppBound, Screen[None]):
         Binding("r", "reload", "Reload", id="kanban.reload", tooltip="Load the board again"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, board: Board | None = None) -> None:
+        """``board``, when given, is drawn with the screen's first layout (see :func:`open_board`);
+        without it, the screen shows its frame and loads the board once shown."""
         super().__init__()
         self.writing = asyncio.Lock()
         self.active: StageColumn | None = None
+        self.first_board = board
+        self.stale = True
+        """Read the board when shown: nothing read yet, or another screen was shown since. Textual resumes
+        a mode's new screen twice; the second resume finds the board fresh and reads nothing."""
 
     def who(self) -> dict[str, Any]:
         """Who acts and when: every rule gets the app's user and clock."""
@@ -138,15 +152,32 @@ class DealKanbanScreen(AppBound, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.crm.t("kanban.loading"), id="board-summary")
-        yield KanbanBoard(id="board")
+        board = self.first_board
+        with KanbanBoard(id="board") as container:
+            if board is not None:
+                width = self.column_width(len(board.columns))
+                self.fit_scroll_bar(container, len(board.columns), width)
+                yield from self.build_columns(board, self.target_stage(board), width)
         yield KeyFooter()
 
     async def on_screen_resume(self) -> None:
         """Load the board when the screen is first shown and whenever it is shown again (the deals may have
         moved meanwhile), but not on the way back from this screen's own dialog. Textual resumes a screen
-        right after mounting it, so this is the only load: loading on mount as well read the board twice."""
-        if not self.writing.locked():
+        right after mounting it, so this is the only load: loading on mount as well read the board twice.
+        A board handed to the screen is already drawn: the first resume only puts the keys on it."""
+        if self.first_board is not None:
+            board, self.first_board = self.first_board, None
+            self.stale = False
+            self.show_summary()
+            target = self.target_stage(board)
+            column = next((c for c in self.columns() if c.stage.id == target), None)
+            if column is not None:
+                self.focus_column(column)
+        elif self.stale and not self.writing.locked():
             await self.reload()
+
+    def on_screen_suspend(self) -> None:
+        self.stale = True  # another screen is in front: deals may move meanwhile
 
     # --- words ------------------------------------------------------------------------------------------
 
@@ -185,6 +216,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
     # --- loading ----------------------------------------------------------------------------------------
 
     async def reload(self) -> None:
+        self.stale = False
         focused = self.current_column()
         keep_stage = focused.stage.id if focused else None
         keep = focused.selected() if focused else None
@@ -197,10 +229,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         container = self.query_one("#board", KanbanBoard)
         stages = [c.stage for c in board.columns]
         known = self.columns()
-        target_id = keep_stage if keep_stage in {s.id for s in stages} else None
-        if target_id is None:  # the first stage with deals
-            first = stages[0].id if stages else None
-            target_id = next((s.id for s in stages if board.pages.get(s.id)), first)
+        target_id = self.target_stage(board, keep_stage)
         if [c.stage for c in known] == stages:
             # The same stages (back on the board, or `r`): refill the columns in place.
             with self.app.batch_update():
@@ -209,17 +238,11 @@ class DealKanbanScreen(AppBound, Screen[None]):
             columns = known
         else:
             width = self.column_width(len(stages))
-            columns = [
-                StageColumn(c.stage, c.count, c.totals, deals=board.pages.get(c.stage.id, []), now=now,
-                            width=width, active=c.stage.id == target_id)
-                for c in board.columns
-            ]
+            columns = self.build_columns(board, target_id, width)
+            self.fit_scroll_bar(container, len(columns), width)
             with self.app.batch_update():  # one frame: the old columns out, the new ones in
                 await container.remove_children()
                 await container.mount_all(columns)
-            # The lists' scroll bars appear with the first layout, unstyled until a class changes around
-            # them; styling them now, while loading, spares the first move between columns a layout.
-            self.call_after_refresh(self.app.update_styles, container)
         self.show_summary()
         target = next((c for c in columns if c.stage.id == target_id), None)
         if target is not None:
@@ -227,7 +250,23 @@ class DealKanbanScreen(AppBound, Screen[None]):
             if keep is not None and target.stage.id == keep_stage:
                 for index, deal in enumerate(target.deals):
                     if deal.id == keep.id:
-                        target.cards.highlighted = index
+                        target.cards.move_to(index)
+
+    def target_stage(self, board: Board, keep: int | None = None) -> int | None:
+        """The stage the keys start on: ``keep`` while the board still has it, else the first with deals."""
+        stages = [c.stage.id for c in board.columns]
+        if keep in stages:
+            return keep
+        return next((stage for stage in stages if board.pages.get(stage)), stages[0] if stages else None)
+
+    def build_columns(self, board: Board, active: int | None, width: int) -> list[StageColumn]:
+        """A column per stage, built whole (cards, width, look) before it is mounted."""
+        now = self.crm.now()
+        return [
+            StageColumn(c.stage, c.count, c.totals, deals=board.pages.get(c.stage.id, []), now=now,
+                        width=width, active=c.stage.id == active)
+            for c in board.columns
+        ]
 
     def columns(self) -> list[StageColumn]:
         return list(self.query(StageColumn))
@@ -256,9 +295,24 @@ class DealKanbanScreen(AppBound, Screen[None]):
     def on_resize(self) -> None:
         self.fit_columns()
 
+    def board_width(self) -> int:
+        """The board's width; before its first layout, the app's (the board spans the screen)."""
+        boards = self.query(KanbanBoard)
+        return (boards.first().size.width if boards else 0) or self.app.size.width
+
     def column_width(self, count: int) -> int:
         """Each stage's share of the board's width, but no narrower than 24 cells."""
-        return max(MIN_COLUMN, self.query_one("#board", KanbanBoard).size.width // max(1, count))
+        return max(MIN_COLUMN, self.board_width() // max(1, count))
+
+    def fit_scroll_bar(self, board: KanbanBoard, count: int, width: int) -> None:
+        """Show the board's scroll bar from the start when the columns are wider than the board, and none
+        when they fit. Left to itself, it would appear after the first layout and lay the screen out again."""
+        overflow = "scroll" if count * width > self.board_width() else "hidden"
+        if board.styles.overflow_x != overflow:
+            board.styles.overflow_x = overflow
+            board.set_reactive(Widget.show_horizontal_scrollbar, overflow == "scroll")
+            if board.is_mounted:
+                board.show_scroll_bar()
 
     def fit_columns(self) -> None:
         """Share the width among the stages; below 24 cells each, scroll to the focused one instead."""
@@ -266,6 +320,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if not columns:
             return
         width = self.column_width(len(columns))
+        self.fit_scroll_bar(self.query_one("#board", KanbanBoard), len(columns), width)
         for column in columns:
             if column.styles.width is None or column.styles.width.value != width:
                 column.styles.width = width
@@ -308,7 +363,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         target = columns[max(0, min(len(columns) - 1, index + step))]
         self.focus_column(target)
         if target.deals:
-            target.cards.highlighted = min(row or 0, len(target.deals) - 1)
+            target.cards.move_to(row or 0)
 
     def selected(self) -> tuple[StageColumn, DealRow] | None:
         column = self.current_column()
@@ -367,9 +422,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     def moved(self, source: StageColumn, deal: DealRow) -> None:
         """Take the card out of its column and put it on top of the new one; the cursor follows it."""
-        index = source.take(deal.id)
-        if index is not None and source.deals:
-            source.cards.highlighted = min(index, len(source.deals) - 1)
+        source.take(deal.id)  # the cursor stays where the card was
         target = next((c for c in self.columns() if c.stage.id == deal.stage_id), None)
         if target is not None:
             target.put(deal, self.crm.now())

@@ -17,12 +17,26 @@ class KeyFooter(Footer):
 
     It also draws its keys with the screen's first layout. Textual's footer starts empty and fills in a
     frame of its own once the screen reports its bindings; that is a second layout of a new screen, and
-    a third when the focus then lands on a widget whose keys are not shown anyway."""
+    a third when the focus then lands on a widget whose keys are not shown anyway.
+
+    Its horizontal scroll bar (of no size: the wheel scrolls keys that do not fit) is always on, for the
+    same reason: Textual's footer turns it on after its first layout whenever its keys are wider than
+    the screen, and lays the screen out again."""
+
+    DEFAULT_CSS = """
+    KeyFooter {
+        overflow-x: scroll;
+    }
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shown: tuple[object, ...] | None = None
         self.set_reactive(Footer._bindings_ready, True)
+        self.set_reactive(Footer.show_horizontal_scrollbar, True)
+
+    def on_mount(self) -> None:
+        self.horizontal_scrollbar.display = True  # made now, as shown: made in a layout, it starts hidden
 
     def compose(self) -> ComposeResult:
         self.shown = self.keys_of(self.screen)

@@ -10,15 +10,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.css.scalar import Unit
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import Reactive
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from crm_tui.services.views import DealRow, StageView, format_money
 from crm_tui.widgets.app_bound import AppBound
-from crm_tui.widgets.deal_card import DEFAULT_WIDTH, deal_card
+from crm_tui.widgets.deal_card import DEFAULT_WIDTH, Card, deal_card
+from crm_tui.widgets.deal_list import DealList
 
 MORE_AHEAD = 5  # ask for the next page when the cursor is this close to the last loaded card
 SAME_DAYS_FOR = timedelta(minutes=1)  # a reload within this leaves an unchanged column as it is drawn
@@ -33,20 +31,6 @@ def totals_text(totals: dict[str, int]) -> str:
 def stage_name(stage: StageView, lang: str) -> str:
     """The stage as the desk's language names it (``Stage.name_ru`` in Russian, when it has one)."""
     return stage.name_ru if lang == "ru" and stage.name_ru else stage.name
-
-
-class DealList(OptionList, can_focus=False):
-    """The cards of one column. It never takes the focus: the board keeps it and sends the keys to the
-    active column, so moving between columns changes a CSS class instead of the focused widget (a focus
-    change rebuilds the footer's key list).
-
-    Its size comes from the column (``height: 1fr``), never from its cards, so a card more or less needs
-    no layout of the screen: ``virtual_size`` (the cards' height) is declared without ``layout=True``.
-    Textual's own declaration lays out the whole screen on every change, then repaints every list's
-    scroll bar in a frame of its own. The scroll bar still appears or goes with a layout, as Textual's
-    ``show_vertical_scrollbar`` asks for one."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
 
 class StageColumn(AppBound, Vertical):
@@ -75,23 +59,11 @@ class StageColumn(AppBound, Vertical):
         text-style: bold;
     }
     StageColumn > DealList {
-        height: 1fr;
         border: blank;
-        padding: 0;
-        background: transparent;
-        scrollbar-size-vertical: 1;
-    }
-    StageColumn > DealList > .option-list--option {
-        padding: 0 1;
     }
     StageColumn.-active > DealList {
         border: tall $border;
         background-tint: $foreground 5%;
-    }
-    StageColumn.-active > DealList > .option-list--option-highlighted {
-        color: $block-cursor-foreground;
-        background: $block-cursor-background;
-        text-style: $block-cursor-text-style;
     }
     StageColumn.-closed > .stage-header {
         color: $text-muted;
@@ -140,7 +112,7 @@ class StageColumn(AppBound, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.header_text(), classes="stage-header")
-        yield DealList(*(self.option(d) for d in self.deals), id=f"deals-{self.stage.id}")
+        yield DealList([self.card(d) for d in self.deals], total=self.count, dom_id=f"deals-{self.stage.id}")
 
     @property
     def cards(self) -> DealList:
@@ -170,18 +142,15 @@ class StageColumn(AppBound, Vertical):
             return DEFAULT_WIDTH
         return max(12, int(width.value) - 6)
 
-    def option(self, deal: DealRow) -> Option:
-        assert self.now is not None
-        card = deal_card(deal, self.now, self.stage.stale_days, self.card_width(), self.crm.t("kanban.days"))
-        return Option(card, id=f"deal-{deal.id}")
+    def card(self, deal: DealRow) -> Card:
+        now = self.now or deal.stage_entered_at
+        return deal_card(deal, now, self.stage.stale_days, self.card_width(), self.crm.t("kanban.days"))
 
     def set_deals(self, deals: Sequence[DealRow], now: datetime, *, keep: bool = False) -> None:
         at = self.cards.highlighted if keep else None
         self.now = now
         self.deals = list(deals)
-        self.cards.set_options([self.option(d) for d in self.deals])
-        if self.deals:
-            self.cards.highlighted = min(at or 0, len(self.deals) - 1)
+        self.cards.set_cards([self.card(d) for d in self.deals], self.count, at)
 
     def reset(self, count: int, totals: dict[str, int], deals: Sequence[DealRow], now: datetime) -> None:
         """Show the stage afresh (a reload) in the widgets it already has. A stage that has not changed
@@ -210,7 +179,7 @@ class StageColumn(AppBound, Vertical):
             self.count = len(self.deals)  # the stage shrank under us: stop asking
             return
         self.deals.extend(fresh)
-        self.cards.add_options([self.option(d) for d in fresh])
+        self.cards.add_cards([self.card(d) for d in fresh])
 
     def selected(self) -> DealRow | None:
         index = self.cards.highlighted
@@ -223,48 +192,40 @@ class StageColumn(AppBound, Vertical):
         for index, deal in enumerate(self.deals):
             if deal.id == deal_id:
                 del self.deals[index]
-                self.cards.remove_option_at_index(index)
-                self.cards.scroll_to_highlight()  # measures the list now, not in the next frame's render
                 self.count -= 1
+                self.cards.remove_at(index, self.count)
                 self.totals[deal.currency] = self.totals.get(deal.currency, 0) - deal.amount
                 self.refresh_header()
                 return index
         return None
 
     def put(self, deal: DealRow, now: datetime) -> None:
-        """A deal arrived: on top of the column, highlighted.
-
-        OptionList only appends, so the list is set again, but from the options it already holds: their
-        cards are not built again, only the new one is."""
+        """A deal arrived: on top of the column, highlighted."""
         self.now = now
         self.deals.insert(0, deal)
         self.count += 1
         self.totals[deal.currency] = self.totals.get(deal.currency, 0) + deal.amount
-        self.cards.set_options([self.option(deal), *self.cards.options])
-        self.cards.highlighted = 0
+        self.cards.insert_first(self.card(deal), self.count)
         self.refresh_header()
 
     def replace(self, deal: DealRow) -> None:
         for index, known in enumerate(self.deals):
             if known.id == deal.id:
                 self.deals[index] = deal
-                self.cards.replace_option_prompt_at_index(
-                    index, deal_card(deal, self.now or deal.stage_entered_at, self.stage.stale_days,
-                                     self.card_width(), self.crm.t("kanban.days"))
-                )
+                self.cards.replace_at(index, self.card(deal))
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    def on_deal_list_highlighted(self, event: DealList.Highlighted) -> None:
         event.stop()
-        self.maybe_more()
+        self.maybe_more(event.index)
 
-    def maybe_more(self) -> None:
-        index = self.cards.highlighted or 0
+    def maybe_more(self, index: int) -> None:
+        """Ask for the next page when ``index`` (the cursor, or the last card the wheel shows) nears the
+        end of what is loaded."""
         if self.has_more and not self.loading_more and self.deals and index >= len(self.deals) - MORE_AHEAD:
             self.loading_more = True
             self.post_message(self.NeedMore(self, self.stage.id, self.deals[-1].id))
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_deal_list_selected(self, event: DealList.Selected) -> None:
         event.stop()
-        deal = self.selected()
-        if deal is not None:
-            self.post_message(self.Picked(self, deal))
+        if 0 <= event.index < len(self.deals):
+            self.post_message(self.Picked(self, self.deals[event.index]))

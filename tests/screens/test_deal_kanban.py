@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.app import App
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -18,6 +19,7 @@ from crm_tui.data.models import Deal, Interaction, Stage, StageHistory
 from crm_tui.screens.contact_card import ContactCardScreen
 from crm_tui.screens.deal_kanban import DealKanbanScreen
 from crm_tui.services import deals, interactions, leads, pipelines, tasks, users
+from crm_tui.widgets.deal_card import card_text
 from crm_tui.widgets.stage_column import StageColumn
 from tests.desk_fixtures import NOW
 
@@ -120,6 +122,11 @@ def header(app: App[None], name: str) -> str:
     return str(column(app, name).query_one(".stage-header", Static).render())
 
 
+def card(app: App[None], name: str, index: int) -> str:
+    """The card at ``index`` of a stage, as its three lines read."""
+    return card_text(column(app, name).cards.cards[index])
+
+
 def titles(app: App[None], name: str) -> list[str]:
     return [d.title for d in column(app, name).deals]
 
@@ -184,11 +191,10 @@ async def test_board_shows_stages_counts_totals_and_cards(board: Board) -> None:
         assert "1 · 420 000 ₽" in header(app, "Proposal preparation")
         assert "2 · 990 000 ₽ + 12 000 $" in header(app, "Acts closed & feedback")
         assert titles(app, "Acts closed & feedback") == ["Гамма: поддержка", "Ромашка: внедрение"]
-        audit = column(app, "Proposal preparation").cards.get_option_at_index(0).prompt
-        text = str(audit)
+        text = card(app, "Proposal preparation", 0)
         assert "Вектор: аудит" in text and "АО Вектор" in text and "@anna" in text
         assert "⚠ 25 d" in text  # 25 days in a stage that allows 7: stale
-        fresh = str(column(app, "Acts closed & feedback").cards.get_option_at_index(0).prompt)
+        fresh = card(app, "Acts closed & feedback", 0)
         assert "2 d" in fresh and "⚠" not in fresh
 
 
@@ -345,7 +351,7 @@ async def test_coming_back_to_the_board_refills_the_same_columns(board: Board) -
         await open_board(app, pilot)
         await focus_deal(app, pilot, "Acts closed & feedback", "Ромашка: внедрение")
         before = list(app.screen.query(StageColumn))
-        drawn = column(app, "Lead registered").cards.get_option_at_index(0)
+        drawn = column(app, "Lead registered").cards.cards[0]
         db = open_database(board.url)
         with db.connection_context():  # another desk adds a deal meanwhile
             deals.create("Новая сделка", contact_id=None, amount=500_000, by=board.admin_id, now=NOW,
@@ -358,7 +364,7 @@ async def test_coming_back_to_the_board_refills_the_same_columns(board: Board) -
         assert list(app.screen.query(StageColumn)) == before  # refilled in place, not mounted again
         assert titles(app, "Need discovery") == ["Новая сделка"]
         assert "1 · 5 000 ₽" in header(app, "Need discovery")
-        assert column(app, "Lead registered").cards.get_option_at_index(0) is drawn  # unchanged: not redrawn
+        assert column(app, "Lead registered").cards.cards[0] is drawn  # unchanged: not made again
         screen = app.screen
         assert isinstance(screen, DealKanbanScreen)
         current = screen.current_column()
@@ -372,7 +378,7 @@ async def test_the_board_in_russian(board: Board) -> None:
         await open_board(app, pilot)
         assert header(app, "Lead registered").splitlines() == ["Первичное обращение", "5 · 210 000 ₽"]
         assert header(app, "Won").splitlines()[0] == "Успешно"
-        audit = str(column(app, "Proposal preparation").cards.get_option_at_index(0).prompt)
+        audit = card(app, "Proposal preparation", 0)
         assert "⚠ 25 дн" in audit
         assert summary(app).startswith("Открытых сделок: 8 · ")
         labels = footer_labels(app)
@@ -425,8 +431,9 @@ async def test_lost_asks_its_reason_in_russian(board: Board) -> None:
     assert stage_of(board.url, board.audit_deal) == "Proposal preparation"
 
 
-async def test_a_list_gains_and_loses_its_scroll_bar_as_cards_come_and_go(tmp_path: Path) -> None:
-    """Lists lay out nothing when a card comes or goes, except when that shows or hides the scroll bar."""
+async def test_a_list_shows_its_scroll_bar_only_while_the_stage_has_more_than_fit(tmp_path: Path) -> None:
+    """Four cards of three lines fill a 12-line list: no bar. A fifth brings the bar; taking it away
+    removes it. The bar is the list's last column, so the cards keep their width either way."""
     board = seed_board(tmp_path)
     db = open_database(board.url)
     with db.connection_context():
@@ -438,15 +445,50 @@ async def test_a_list_gains_and_loses_its_scroll_bar_as_cards_come_and_go(tmp_pa
     async with app.run_test(size=(200, 19), notifications=True) as pilot:
         await open_board(app, pilot)
         need = column(app, "Need discovery").cards
-        assert need.scrollable_content_region.height == 12  # four cards of three lines fill it
-        assert not need.show_vertical_scrollbar
+        assert need.size.height == 12 and need.in_view == 4
+        assert not need.has_scroll_bar
+        width = need.size.width
         await focus_deal(app, pilot, "Lead registered", "Лид 1")
         await pilot.press("right_square_bracket")
         await settle(app, pilot)
         assert titles(app, "Need discovery")[0] == "Лид 1"
-        assert need.show_vertical_scrollbar and need.vertical_scrollbar.region.height == 12
-        assert need.max_scroll_y == 3
+        assert need.has_scroll_bar and need.size.width == width
+        thumb = need.get_component_rich_style("deal-list--thumb", partial=True).bgcolor
+        bar = [list(need.render_line(y))[-1].style for y in range(12)]
+        assert thumb is not None and sum(1 for style in bar if style and style.bgcolor == thumb) == 10
         await pilot.press("left_square_bracket")
         await settle(app, pilot)
-        assert not need.show_vertical_scrollbar
-        assert need.max_scroll_y == 0
+        assert not need.has_scroll_bar
+
+
+async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
+    """A click highlights a card (and makes its stage the one the keys act on), the wheel scrolls a long
+    stage by whole cards, and a double click opens the deal's contact card."""
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(10):
+            deals.create(f"Wheel {i}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 19), notifications=True) as pilot:
+        await open_board(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DealKanbanScreen)
+        need = column(app, "Need discovery")
+        assert need.cards.in_view == 4 and need.cards.top == 0
+        await pilot.click(need.cards, offset=(3, 4))  # below the list's top border: the second card
+        await settle(app, pilot)
+        assert screen.current_column() is need
+        assert need.selected() == need.deals[1]
+        for _ in range(2):
+            need.cards.post_message(events.MouseScrollDown(need.cards, 3, 3, 0, 1, 0, False, False, False))
+        await settle(app, pilot)
+        assert need.cards.top == 2
+        assert card_text(need.cards.cards[2]).splitlines()[0] in need.cards.render_line(0).text
+        acts = column(app, "Acts closed & feedback")
+        await pilot.double_click(acts.cards, offset=(3, 1))
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        assert board.contact_id != 0
