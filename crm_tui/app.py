@@ -14,13 +14,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from crm_tui.data.db import database, open_database
@@ -32,6 +33,9 @@ from crm_tui.services import leads, pipelines, users
 from crm_tui.services.errors import CrmError
 from crm_tui.services.views import UserView
 from crm_tui.widgets.app_bound import translate_bindings
+
+if TYPE_CHECKING:
+    from crm_tui.screens.deal_kanban import Board
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -89,11 +93,20 @@ MODE_KEYS = {"1": "leads", "2": "deals", "3": "contacts", "4": "tasks", "5": "re
 class CrmApp(App[None]):
     """The desk. Screens call services through :meth:`run_db`, off the event loop."""
 
-    CSS_PATH = "app.tcss"
+    # Every screen's styles, read at start-up: read on a screen's first opening, they restyle the app.
+    CSS_PATH = [
+        "app.tcss",
+        "screens/lead_inbox.tcss",
+        "screens/deal_kanban.tcss",
+        "screens/contacts.tcss",
+        "screens/contact_card.tcss",
+        "screens/tasks.tcss",
+        "screens/reports.tcss",
+    ]
     TITLE = "crm-tui"
     MODES = {
         "leads": _leads,
-        "deals": _deals,
+        "deals": _deals,  # each app makes it with deals_screen, its board read beforehand
         "contacts": _contacts,
         "tasks": _tasks,
         "reports": _reports,
@@ -122,6 +135,10 @@ class CrmApp(App[None]):
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.lang = pick_lang(lang)
+        self.MODES = {**self.MODES, "deals": self.deals_screen}
+        self.opened_modes: set[str] = {self.DEFAULT_MODE}
+        self.first_board: Board | None = None
+        """The deal board read for the kanban's first opening (``action_switch_mode``), until it is made."""
         super().__init__()
         self.db_url = db_url
         self.clock: Clock = clock or clock_service.utcnow
@@ -138,6 +155,33 @@ class CrmApp(App[None]):
         from crm_tui.commands import CrmCommands, RecordSearch
 
         self.COMMANDS = App.COMMANDS | {CrmCommands, RecordSearch}
+
+    # -- modes --------------------------------------------------------------------------------------------
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        self.opened_modes.add(mode)
+        return super().switch_mode(mode)
+
+    async def action_switch_mode(self, mode: str) -> None:
+        """The kanban's first opening reads its board before the screen is made, so the screen is drawn
+        whole with its first layout; made empty and filled once shown, it took two more layouts."""
+        if mode == "deals" and mode not in self.opened_modes:
+            self.opened_modes.add(mode)
+            from crm_tui.screens.deal_kanban import load_board
+
+            try:
+                self.first_board = await self.run_db(load_board)
+            except CrmError:
+                self.first_board = None  # the screen loads it again, and says what went wrong
+        await super().action_switch_mode(mode)
+
+    def deals_screen(self) -> Screen[Any]:
+        from crm_tui.screens.deal_kanban import DealKanbanScreen
+
+        board, self.first_board = self.first_board, None
+        screen = DealKanbanScreen(board)
+        screen._css_update_count = self._css_update_count
+        return screen
 
     # -- the contract other screens use ---------------------------------------------------------------
 
