@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
@@ -135,7 +136,10 @@ class CrmApp(App[None]):
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.lang = pick_lang(lang)
-        self.MODES = {**self.MODES, "deals": self.deals_screen}
+        self.MODES = {
+            mode: partial(self.styled, factory)
+            for mode, factory in {**self.MODES, "deals": self.deals_screen}.items()
+        }
         self.opened_modes: set[str] = {self.DEFAULT_MODE}
         self.first_board: Board | None = None
         """The deal board read for the kanban's first opening (``action_switch_mode``), until it is made."""
@@ -179,7 +183,15 @@ class CrmApp(App[None]):
         from crm_tui.screens.deal_kanban import DealKanbanScreen
 
         board, self.first_board = self.first_board, None
-        screen = DealKanbanScreen(board)
+        return DealKanbanScreen(board)
+
+    def styled(self, factory: Callable[[], Screen[Any]]) -> Screen[Any]:
+        """A mode's screen, made by ``factory`` and marked as styled by the app's current CSS.
+
+        Textual refreshes the whole app's CSS when a mode's screen is older than the last change of CSS,
+        and a new screen counts as older than any: the first opening of each mode restyled and laid out
+        the screen being left, for nothing. A new screen is styled as it mounts, with the CSS as it is."""
+        screen = factory()
         screen._css_update_count = self._css_update_count
         return screen
 
