@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from textual import work
 from textual.app import App
@@ -35,9 +35,6 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.views import UserView
 from crm_tui.widgets.app_bound import translate_bindings
 
-if TYPE_CHECKING:
-    from crm_tui.screens.deal_kanban import Board
-
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 POLL_SECONDS = 2.0
@@ -51,16 +48,28 @@ def _leads() -> Screen[Any]:
     return LeadInboxScreen()
 
 
-def _deals() -> Screen[Any]:
+def _deals(board: Any = None) -> Screen[Any]:
     from crm_tui.screens.deal_kanban import DealKanbanScreen
 
-    return DealKanbanScreen()
+    return DealKanbanScreen(board)
 
 
-def _contacts() -> Screen[Any]:
+def _read_board() -> Any:
+    from crm_tui.screens.deal_kanban import load_board
+
+    return load_board()
+
+
+def _contacts(first_page: Any = None) -> Screen[Any]:
     from crm_tui.screens.contacts import ContactListScreen
 
-    return ContactListScreen()
+    return ContactListScreen(first_page)
+
+
+def _read_contacts() -> Any:
+    from crm_tui.screens.contacts import first_page
+
+    return first_page()
 
 
 def _tasks() -> Screen[Any]:
@@ -89,6 +98,8 @@ class Refusal:
 
 
 MODE_KEYS = {"1": "leads", "2": "deals", "3": "contacts", "4": "tasks", "5": "reports"}
+READ_FIRST: dict[str, Callable[[], Any]] = {"deals": _read_board, "contacts": _read_contacts}
+"""What a mode's screen shows first, read before its first opening makes it (the factory takes it)."""
 
 
 class CrmApp(App[None]):
@@ -136,13 +147,10 @@ class CrmApp(App[None]):
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.lang = pick_lang(lang)
-        self.MODES = {
-            mode: partial(self.styled, factory)
-            for mode, factory in {**self.MODES, "deals": self.deals_screen}.items()
-        }
+        self.MODES = {mode: partial(self.mode_screen, mode, factory) for mode, factory in self.MODES.items()}
         self.opened_modes: set[str] = {self.DEFAULT_MODE}
-        self.first_board: Board | None = None
-        """The deal board read for the kanban's first opening (``action_switch_mode``), until it is made."""
+        self.read_first: dict[str, Any] = {}
+        """What a mode's first opening read for its screen (``action_switch_mode``), until it is made."""
         super().__init__()
         self.db_url = db_url
         self.clock: Clock = clock or clock_service.utcnow
@@ -167,31 +175,27 @@ class CrmApp(App[None]):
         return super().switch_mode(mode)
 
     async def action_switch_mode(self, mode: str) -> None:
-        """The kanban's first opening reads its board before the screen is made, so the screen is drawn
-        whole with its first layout; made empty and filled once shown, it took two more layouts."""
-        if mode == "deals" and mode not in self.opened_modes:
+        """A mode's first opening reads what its screen shows first (the kanban's board, the first page of
+        contacts) before the screen is made, so the screen is drawn whole with its first layout. Made
+        empty and filled once shown, it took one or two layouts more."""
+        read = READ_FIRST.get(mode)
+        if read is not None and mode not in self.opened_modes:
             self.opened_modes.add(mode)
-            from crm_tui.screens.deal_kanban import load_board
-
             try:
-                self.first_board = await self.run_db(load_board)
+                self.read_first[mode] = await self.run_db(read)
             except CrmError:
-                self.first_board = None  # the screen loads it again, and says what went wrong
+                pass  # the screen reads it again itself, and says what went wrong
         await super().action_switch_mode(mode)
 
-    def deals_screen(self) -> Screen[Any]:
-        from crm_tui.screens.deal_kanban import DealKanbanScreen
-
-        board, self.first_board = self.first_board, None
-        return DealKanbanScreen(board)
-
-    def styled(self, factory: Callable[[], Screen[Any]]) -> Screen[Any]:
-        """A mode's screen, made by ``factory`` and marked as styled by the app's current CSS.
+    def mode_screen(self, mode: str, factory: Callable[..., Screen[Any]]) -> Screen[Any]:
+        """A mode's screen, made by ``factory`` (with what was read for it, if anything) and marked as
+        styled by the app's current CSS.
 
         Textual refreshes the whole app's CSS when a mode's screen is older than the last change of CSS,
         and a new screen counts as older than any: the first opening of each mode restyled and laid out
         the screen being left, for nothing. A new screen is styled as it mounts, with the CSS as it is."""
-        screen = factory()
+        read = self.read_first.pop(mode, None)
+        screen = factory() if read is None else factory(read)
         screen._css_update_count = self._css_update_count
         return screen
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from rich.text import Text
 from textual import on
@@ -21,12 +21,16 @@ from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
 
-if TYPE_CHECKING:
-    pass
+PAGE = 50
 
 
 def fetch_contacts(owner_id: int | None, after: int | None, limit: int) -> list[ContactRow]:
     return contacts.list_page(after_id=after, owner_id=owner_id, limit=limit)
+
+
+def first_page() -> list[ContactRow]:
+    """Everyone's newest contacts, as the list opens (read before the screen is made)."""
+    return fetch_contacts(None, None, PAGE)
 
 
 class ContactListScreen(AppBound, Screen[None]):
@@ -41,6 +45,12 @@ class ContactListScreen(AppBound, Screen[None]):
 
     mine: reactive[bool] = reactive(False, init=False)
     """Only contacts I own."""
+
+    def __init__(self, first: list[ContactRow] | None = None) -> None:
+        """``first``, when given, is the first page (:func:`first_page`), shown with the first layout."""
+        super().__init__()
+        self.first = first
+        self.away = False
 
     def compose(self) -> ComposeResult:
         t = self.crm.t
@@ -57,16 +67,26 @@ class ContactListScreen(AppBound, Screen[None]):
             ],
             key_of=lambda row: row.id,
             render=self.render_contact,
+            page_size=PAGE,
             id="contacts",
         )
         yield Static(t("contacts.empty"), id="contacts-empty")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.action_reload()
+        first, self.first = self.first, None
+        self.table.load(partial(fetch_contacts, None), first=first)
+        self.show_summary()
+
+    def on_screen_suspend(self) -> None:
+        self.away = True
 
     def on_screen_resume(self) -> None:
-        self.table.refresh_top()  # contacts added or edited meanwhile (here, by a convert, by the CLI)
+        """Back from another screen: contacts may have been added or edited meanwhile (here, by a convert,
+        by the CLI). Not on the resumes that come with the screen's own opening (Textual sends two)."""
+        if self.away:
+            self.away = False
+            self.table.refresh_top()
 
     @property
     def table(self) -> PagedTable[ContactRow]:

@@ -39,8 +39,23 @@ class KeyFooter(Footer):
         self.horizontal_scrollbar.display = True  # made now, as shown: made in a layout, it starts hidden
 
     def compose(self) -> ComposeResult:
+        self.focus_first()
         self.shown = self.keys_of(self.screen)
         yield from super().compose()
+
+    def focus_first(self) -> None:
+        """Give a new screen's first focus now, as Textual would once the screen is mounted (its
+        ``AUTO_FOCUS``), so the keys drawn are those of the focused widget, not the screen's alone:
+        drawn from the screen's, the footer was drawn again a frame later."""
+        screen = self.screen
+        if screen.focused is not None or not screen.app.app_focus:
+            return
+        auto_focus = screen.app.AUTO_FOCUS if screen.AUTO_FOCUS is None else screen.AUTO_FOCUS
+        if auto_focus:
+            for widget in screen.query(auto_focus):
+                if widget.focusable:
+                    screen.set_focus(widget, scroll_visible=False)
+                    return
 
     def keys_of(self, screen: Screen[Any]) -> tuple[object, ...]:
         """What the footer draws: every shown binding's key, label, state and tooltip, in order (the

@@ -67,7 +67,7 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
     """Rows of ``R`` from ``fetch``; ``RowChosen`` on enter; ``Loaded`` after every (re)fill."""
 
     DEFAULT_CSS = """
-    PagedTable { height: 1fr; scrollbar-size-vertical: 1; }
+    PagedTable { height: 1fr; scrollbar-size-vertical: 1; overflow-y: scroll; }
     PagedTable > .datatable--cursor { text-style: bold; }
     """
     BINDINGS = [
@@ -126,8 +126,12 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         self.fresh: set[int] = set()
         """Keys marked new (live arrivals) until the table is reloaded."""
         self.generation = 0
+        self.set_reactive(DataTable.show_vertical_scrollbar, True)
 
     def on_mount(self) -> None:
+        # The scroll bar is always on and made now, as shown. Shown only once rows overflowed, it came a
+        # layout after the first page, and laid the screen out again; made in a layout, it starts hidden.
+        self.vertical_scrollbar.display = True
         self._add_columns()
 
     def _add_columns(self) -> None:
@@ -148,8 +152,9 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
 
     # -- what the screen calls ----------------------------------------------------------------------
 
-    def load(self, fetch: Fetch[R]) -> None:
-        """Show the first page of ``fetch`` (a new filter, a reload)."""
+    def load(self, fetch: Fetch[R], *, first: list[R] | None = None) -> None:
+        """Show the first page of ``fetch`` (a new filter, a reload); ``first`` is that page when it has
+        already been read (it is shown at once, and nothing is read now)."""
         self.fetch = fetch
         self.generation += 1
         self.pages = []
@@ -157,7 +162,10 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         self.first_page_index = 0
         self.exhausted = False
         self.fresh.clear()
-        self._fetch_page(0, self.generation, placement="reset")
+        if first is not None:
+            self._page_arrived(0, self.generation, "reset", first)
+        else:
+            self._fetch_page(0, self.generation, placement="reset")
 
     def refresh_top(self) -> None:
         """Read the first page again and refill only if it differs (rows added or changed since): coming

@@ -166,3 +166,41 @@ async def test_the_app_leaves_the_garbage_collector_as_it_found_it(desk: Desk) -
         await pilot.pause(1.2)
         assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way meanwhile
     assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
+
+
+async def test_a_modes_first_opening_reads_once_and_draws_whole(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ``3`` reads the contact list's first page once, before the screen is made, and the
+    screen comes up with its rows and the keys of the focused list; the first ``2`` reads the board once
+    (Textual resumes a new mode's screen twice, and neither resume reads it again)."""
+    from crm_tui.screens import deal_kanban
+    from crm_tui.services import contacts, deals
+
+    calls: list[str] = []
+
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(contacts, "list_page", spy("contacts", contacts.list_page))
+    monkeypatch.setattr(deals, "stage_columns", spy("board", deals.stage_columns))
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
+        assert "Open" in [key.description for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
+        assert calls == ["contacts"]
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert isinstance(app.screen, deal_kanban.DealKanbanScreen)
+        assert app.screen.columns() and calls == ["contacts", "board"]
+        await pilot.press("1", "2")  # back after another screen: the board is read again
+        await settle(app, pilot)
+        assert calls == ["contacts", "board", "board"]
