@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from frames import record_frames
+from frames import forget_mode, record_frames
 
 from crm_tui.data.db import database, open_database
 from crm_tui.data.models import Contact, Deal, Interaction, Lead
@@ -147,9 +147,7 @@ async def bench(
             """Back to the inbox, and the deals mode as before its first opening."""
             await pilot.press("1")
             await settle()
-            await app.remove_mode("deals")
-            app.add_mode("deals", app.deals_screen)
-            app.opened_modes.discard("deals")
+            await forget_mode(app, "deals")
 
         for _ in range(runs):
             await timed("(floor: no key, two pauses)", nothing)

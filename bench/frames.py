@@ -62,4 +62,9 @@ def record_frames(app: Any, *, changes_only: bool = False) -> list[float]:
     return drawn
 
 
-
+async def forget_mode(app: Any, mode: str) -> None:
+    """Put ``mode`` back as it was before its first opening (its screen gone), so the next switch to it
+    makes its screen anew, as a user's first switch in a session does. ``app`` must be on another mode."""
+    await app.remove_mode(mode)
+    app.add_mode(mode, app.MODES[mode])
+    app.opened_modes.discard(mode)
