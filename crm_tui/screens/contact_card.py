@@ -100,6 +100,8 @@ class ContactCardScreen(AppBound, Screen[None]):
     """One contact (``self.contact_id``); ``escape`` goes back to where it was opened from."""
 
     CSS_PATH = "contact_card.tcss"
+    AUTO_FOCUS = "#timeline"
+    """Focused as the screen is composed, so its first frame already shows the history focused."""
     BINDINGS = [
         Binding("l", "log_call", "Log call", id="card.log-call", tooltip="Log a call with its outcome"),
         Binding("a", "add_note", "Note", id="card.note", tooltip="Add a note to the history"),
@@ -113,6 +115,8 @@ class ContactCardScreen(AppBound, Screen[None]):
         super().__init__()
         self.contact_id = contact_id
         self.card: ContactCard | None = None
+        self.resumed = False
+        """Set once the screen has been shown: a later resume (back from a dialog) reloads it."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,12 +138,12 @@ class ContactCardScreen(AppBound, Screen[None]):
         return self.query_one("#timeline", Timeline)
 
     async def on_mount(self) -> None:
-        self.timeline.focus()
         await self.reload()
 
     async def on_screen_resume(self) -> None:
-        if self.card is not None:
+        if self.resumed and self.card is not None:
             await self.reload()
+        self.resumed = True
 
     async def reload(self) -> None:
         try:
@@ -163,7 +167,7 @@ class ContactCardScreen(AppBound, Screen[None]):
         shown = len(self.timeline.rows)
         more = "" if self.timeline.exhausted else "+"
         title = self.crm.t("card.history-count").format(count=f"{shown}{more}")
-        self.query_one("#history-title", Static).update(title)
+        self.query_one("#history-title", Static).update(title, layout=False)  # one line, full width
 
     @on(Timeline.NeedMore)
     def more_history(self, event: Timeline.NeedMore) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
+from textual.events import MouseScrollDown
 from textual.widgets import Input, Static
 
 from crm_tui.app import make_app
@@ -38,7 +39,7 @@ def text(app: App[None], selector: str) -> str:
 
 def events(app: App[None]) -> list[str]:
     timeline = app.screen.query_one(Timeline)
-    return [str(timeline.get_option_at_index(i).prompt) for i in range(timeline.option_count)]
+    return [timeline.event_text(i) for i in range(len(timeline.rows))]
 
 
 def form_error(app: App[None]) -> str:
@@ -188,6 +189,52 @@ async def test_long_history_loads_as_you_scroll(board: Board) -> None:
         await settle(app, pilot)
         total = len(rows(Interaction, contact=board.contact_id))
         assert len(timeline.rows) == total and timeline.exhausted
-        assert "old note 129" in str(timeline.get_option_at_index(total - 1).prompt)
+        assert "old note 129" in timeline.event_text(total - 1)
         ats = [(r.at, r.id) for r in timeline.rows]
         assert ats == sorted(ats, reverse=True)
+
+
+async def test_history_by_mouse_and_page_keys(board: Board) -> None:
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(130):
+            interactions.log("note", contact_id=board.contact_id, summary=f"old note {i:03d}",
+                             by=board.anna_id, now=NOW - timedelta(days=100, minutes=i))
+        long_note = " ".join(["Обсудили условия поставки и сроки оплаты."] * 6)
+        interactions.log("note", contact_id=board.contact_id, summary=long_note, by=board.anna_id,
+                         now=NOW - timedelta(minutes=1))
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_card(app, pilot, board.contact_id)
+        timeline = app.screen.query_one(Timeline)
+        assert timeline.has_focus and timeline.cursor == 0
+        assert long_note in events(app)[0] and timeline.row_lines(0)[1] >= 4  # wrapped, none of it cut
+        drawn = [timeline.render_line(y).text for y in range(timeline.row_lines(0)[1])]
+        assert sum("Обсудили условия" in line for line in drawn) >= 3
+        assert all(len(line) == timeline.scrollable_content_region.width for line in drawn)
+        top = timeline.content_region.y - timeline.region.y  # the border above the first line
+        start, _ = timeline.row_lines(3)
+        await pilot.click("#timeline", offset=(10, top + start))
+        await settle(app, pilot)
+        assert timeline.cursor == 3
+        await pilot.press("pagedown")
+        await settle(app, pilot)
+        assert timeline.cursor is not None and timeline.cursor > 3
+        start, count = timeline.row_lines(timeline.cursor)  # the cursor's event is on screen
+        assert timeline.scroll_y <= start
+        assert start + count <= timeline.scroll_y + timeline.scrollable_content_region.height
+        await pilot.press("home")
+        await settle(app, pilot)
+        assert timeline.cursor == 0 and timeline.scroll_y == 0
+        for _ in range(40):  # the mouse wheel down to the end of the first page loads the next one
+            await pilot._post_mouse_events([MouseScrollDown], "#timeline", offset=(10, top + 2))
+        await settle(app, pilot)
+        assert len(timeline.rows) == 100 and timeline.scroll_y > 0
+        assert "100+" in text(app, "#history-title")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press(*"Перезвонить в пятницу", "enter")
+        await settle(app, pilot)
+        assert "Перезвонить в пятницу" in events(app)[0]
+        assert timeline.cursor == 0 and timeline.scroll_y == 0

@@ -80,7 +80,7 @@ def footer(app: App[Any]) -> str:
 
 def events(app: App[Any]) -> list[str]:
     timeline = app.screen.query_one(Timeline)
-    return [str(timeline.get_option_at_index(i).prompt) for i in range(timeline.option_count)]
+    return [timeline.event_text(i) for i in range(len(timeline.rows))]
 
 
 def rows(model: Any, **where: Any) -> list[Any]:
