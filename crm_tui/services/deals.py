@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 from peewee import JOIN, fn
 
 from crm_tui.data import search as index
 from crm_tui.data.db import database, is_postgres
-from crm_tui.data.models import Company, Contact, Deal, Interaction, Stage, StageHistory, User
+from crm_tui.data.models import Company, Contact, Deal, Interaction, Stage, StageHistory, StageTotal, User
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.validation import required_text
@@ -113,17 +114,28 @@ def for_contact(contact_id: int) -> list[DealRow]:
 
 
 def stage_columns(pipeline_id: int | None = None, *, owner_id: int | None = None) -> list[StageColumn]:
-    """Each stage with its deal count and amount totals per currency (one grouped query on the index)."""
+    """Each stage with its deal count and amount totals per currency.
+
+    The whole desk's come from ``stage_total``, which triggers keep (migration 10): a few rows, whatever
+    the number of deals. One owner's are grouped from the deals (on the (stage, currency, amount) index)."""
     pid = pipeline_id or pipelines.default_pipeline_id()
     all_stages = pipelines.stages(pid)
-    query = Deal.select(Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(
-        Deal.stage.in_([s.id for s in all_stages])
-    )
-    if owner_id is not None:
-        query = query.where(Deal.owner == owner_id)
+    stage_ids = [s.id for s in all_stages]
+    query: Any
+    if owner_id is None:
+        total = StageTotal
+        query = total.select(total.stage, total.currency, total.deals, total.amount).where(
+            total.stage.in_(stage_ids), total.deals > 0
+        )
+    else:
+        query = (
+            Deal.select(Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
+            .where(Deal.stage.in_(stage_ids), Deal.owner == owner_id)
+            .group_by(Deal.stage, Deal.currency)
+        )
     counts: dict[int, int] = {}
     totals: dict[int, dict[str, int]] = {}
-    for stage_id, currency, count, total in query.group_by(Deal.stage, Deal.currency).tuples():
+    for stage_id, currency, count, total in query.tuples():
         counts[stage_id] = counts.get(stage_id, 0) + count
         totals.setdefault(stage_id, {})[currency] = int(total or 0)
     return [StageColumn(s, counts.get(s.id, 0), totals.get(s.id, {})) for s in all_stages]

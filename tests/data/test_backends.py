@@ -81,3 +81,49 @@ def test_reminder_slots_are_claimed_once(db: Database) -> None:
     assert [r.slot for r in tasks.due_reminders(due)] == [0]
     assert tasks.due_reminders(due + timedelta(minutes=30)) == []
     assert [r.slot for r in tasks.due_reminders(due + timedelta(hours=1, minutes=1))] == [1]
+
+
+def test_stage_totals_follow_every_change_of_a_deal(db: Database) -> None:
+    """``stage_total`` (kept by the database's triggers) matches the deals grouped by stage and currency
+    after creating, moving, re-pricing, winning, losing and deleting deals, through the rules and through
+    plain SQL, in two currencies."""
+    from peewee import fn
+
+    from crm_tui.data.models import Deal, Stage, StageTotal
+
+    def grouped() -> dict[tuple[int, str], tuple[int, int]]:
+        rows = Deal.select(Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).group_by(
+            Deal.stage, Deal.currency
+        )
+        return {(stage, currency): (count, int(total)) for stage, currency, count, total in rows.tuples()}
+
+    def kept() -> dict[tuple[int, str], tuple[int, int]]:
+        rows = StageTotal.select(StageTotal.stage, StageTotal.currency, StageTotal.deals, StageTotal.amount)
+        return {(stage, currency): (count, total) for stage, currency, count, total in rows.tuples() if count}
+
+    def columns() -> dict[str, tuple[int, dict[str, int]]]:
+        return {c.stage.name: (c.count, c.totals) for c in deals.stage_columns()}
+
+    admin = _admin()
+    made = [
+        deals.create(f"Сделка {i}", contact_id=None, amount=100_000 * (i + 1), by=admin, now=NOW,
+                     currency="USD" if i % 3 == 0 else "RUB")
+        for i in range(6)
+    ]
+    assert kept() == grouped() and sum(count for count, _ in kept().values()) == 6
+    deals.step(made[0].id, 1, by=admin, now=NOW)
+    deals.step(made[1].id, 1, by=admin, now=NOW)
+    deals.step(made[1].id, 1, by=admin, now=NOW)
+    deals.step(made[1].id, -1, by=admin, now=NOW)
+    deals.update_amount(made[2].id, 7_000_000, by=admin, now=NOW)
+    deals.lose(made[3].id, "Бюджет урезали", by=admin, now=NOW)
+    assert kept() == grouped()
+    first = Stage.get_by_id(made[4].stage_id)
+    Deal.update(currency="EUR", amount=Deal.amount + 5).where(Deal.id == made[4].id).execute()
+    Deal.update(stage=Deal.stage).where(Deal.id == made[5].id).execute()  # nothing changes
+    Deal.delete().where(Deal.id == made[0].id).execute()
+    assert kept() == grouped()
+    shown = columns()
+    assert shown[first.name][1]["EUR"] == 500_005
+    assert sum(count for count, _ in shown.values()) == 5
+    assert shown["Lost"] == (1, {"USD": 400_000})

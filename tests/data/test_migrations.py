@@ -215,6 +215,12 @@ def _step_7_upgrades_and_backfills(url: str) -> None:
             "stage_history_report_stay",
             "stage_history_deal_id_to_stage_id",  # step 8
         } <= names
+        from crm_tui.data.models import Deal, StageTotal
+
+        totals = {(t.stage_id, t.currency): (t.deals, t.amount) for t in StageTotal.select()}  # step 10
+        stages = sorted((d.stage_id, d.currency) for d in Deal.select())
+        assert len(stages) == 2 and sorted(totals) == stages
+        assert all(deals == 1 and amount == 0 for deals, amount in totals.values())
         assert migrations.upgrade(db) == []
     db.close()
 
