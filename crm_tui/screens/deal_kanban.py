@@ -2,7 +2,8 @@
 
 Every move goes through ``deals.step`` / ``deals.move`` / ``deals.lose``, the rules the CLI uses: a
 refusal is shown with its reason and nothing changes. Columns load a page of cards and more as the
-cursor nears the end; the headers count and sum from ``deals.stage_columns()`` (one grouped query).
+cursor nears the end; the headers count and sum from ``deals.stage_columns()`` (the stage totals the
+database keeps).
 
 A key answers in one frame where it can: the active column is a CSS class that changes colours only,
 a moved card leaves one list and joins another, and the line above the board says what happened.
