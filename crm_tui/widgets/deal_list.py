@@ -52,9 +52,8 @@ class DealList(Widget, can_focus=False):
             background: $block-cursor-background;
             text-style: $block-cursor-text-style;
         }
-        & > .deal-list--cursor-blurred {
-            color: $foreground;
-            background: $block-cursor-blurred-background;
+        & > .deal-list--cursor-blurred {  /* where the cursor lands in a stage the keys are not on */
+            background: $foreground 10%;
         }
         & > .deal-list--track { background: $scrollbar-background; }
         & > .deal-list--thumb { background: $scrollbar; }
