@@ -12,13 +12,14 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -40,6 +41,9 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 POLL_SECONDS = 2.0
 SETTLE_MEMORY_AFTER = 1.0  # seconds after the first paint
+COLLECT_CHECK_EVERY = 0.5  # seconds: how often the app looks whether it may collect garbage
+IDLE_BEFORE_COLLECT = 0.5  # seconds without a key or a mouse event: the person is not waiting on the app
+COLLECT_ANYWAY_AFTER = 200_000  # new container objects: collected then even in the middle of typing
 ENV_EXIT_AFTER_PAINT = "CRM_EXIT_AFTER_PAINT"  # bench: quit once the first screen has painted its data
 
 
@@ -171,6 +175,8 @@ class CrmApp(App[None]):
         self.user: UserView | None = None
         self.poll_seconds = poll_seconds
         self.latest_lead_id = 0
+        self.last_input = 0.0
+        """When the last key or mouse event came (``time.monotonic()``)."""
         self.gc_thresholds: tuple[int, int, int] | None = None
         """The collector's thresholds before the first paint changed them (see ``first_paint_done``)."""
         self.leads_arrived = Signal[LeadsArrived](self, "leads-arrived")
@@ -313,15 +319,19 @@ class CrmApp(App[None]):
             self.call_after_refresh(self.exit)
 
     def settle_memory(self) -> None:
-        """Once the app has started, put what start-up built out of the garbage collector's way.
+        """Once the app has started, put what start-up built out of the garbage collector's way, and
+        collect garbage while the person is not waiting on the app.
 
         Modules, styles and the first screen (some 160k objects) stay for the whole session, yet every
         full collection scanned them: 60-400 ms, landing in the middle of key presses. They are collected
-        once and frozen, and collections then come every 20,000 new objects instead of 700, so opening a
-        screen no longer pays for one. Runs a moment after the first paint, not in the way of it.
+        once and frozen. Runs a moment after the first paint, not in the way of it. The other screens'
+        modules are imported first (some 70 ms, the reports' charts most of it), so a screen's first
+        opening does not pay for its import, and they are frozen with the rest.
 
-        The other screens' modules are imported first (some 70 ms, the reports' charts most of it), so a
-        screen's first opening does not pay for its import, and they are frozen with the rest.
+        Then the collector's own schedule is turned off: it struck wherever allocations crossed its
+        threshold, often inside the opening of a screen (a screen closed leaves cycles of widgets to
+        collect), for 50-190 ms. The app collects instead when no key or mouse event came for half a
+        second (:meth:`collect_when_idle`), which takes 10-20 ms of a pause nobody waits on.
         """
         if self.gc_thresholds is None:
             self.gc_thresholds = gc.get_threshold()
@@ -329,11 +339,27 @@ class CrmApp(App[None]):
                 importlib.import_module(module)
             gc.collect()
             gc.freeze()
-            gc.set_threshold(20_000, 20, 20)
+            gc.disable()
+            self.set_interval(COLLECT_CHECK_EVERY, self.collect_when_idle, name="idle-gc")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
+
+    def collect_when_idle(self) -> None:
+        """Collect the garbage made since the last time (what is not frozen) when the app has been left
+        alone for a moment, or when so much has piled up that it cannot wait (a key held down)."""
+        waiting = gc.get_count()[0]
+        idle = time.monotonic() - self.last_input >= IDLE_BEFORE_COLLECT
+        if waiting >= COLLECT_ANYWAY_AFTER or (idle and waiting >= 1_000):
+            gc.collect()
 
     def on_unmount(self) -> None:
-        """Give the collector back what was frozen (an app run inside a longer process: tests, benches)."""
+        """Give the collector back what was frozen, and its own schedule (an app run inside a longer
+        process: tests, benches)."""
         if self.gc_thresholds is not None:
+            gc.enable()
             gc.unfreeze()
             gc.set_threshold(*self.gc_thresholds)
             self.gc_thresholds = None

@@ -165,7 +165,35 @@ async def test_the_app_leaves_the_garbage_collector_as_it_found_it(desk: Desk) -
         await settle(app, pilot)
         await pilot.pause(1.2)
         assert gc.get_freeze_count() > 0  # what start-up built is out of the collector's way meanwhile
-    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
+        assert not gc.isenabled()  # the app collects when idle instead
+    assert (gc.get_freeze_count(), gc.get_threshold(), gc.isenabled()) == (0, before, True)
+
+
+async def test_garbage_is_collected_while_the_app_is_left_alone(desk: Desk) -> None:
+    """Cycles of objects left behind (as a closed screen's widgets are) are collected once no key has
+    come for a moment, not in the middle of the keys."""
+    import gc
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.other: Node | None = None
+            self.payload = [[i] for i in range(2_000)]  # enough objects to be worth a collection
+
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(1.2)
+        assert not gc.isenabled()
+        await pilot.press("down")
+        first, second = Node(), Node()
+        first.other, second.other = second, first
+        gone = weakref.ref(first)
+        del first, second
+        await pilot.pause(0.2)
+        assert gone() is not None  # a key came a moment ago: nothing collected in the way of the next
+        await pilot.pause(1.5)
+        assert gone() is None
 
 
 async def test_a_modes_first_opening_reads_once_and_draws_whole(
