@@ -75,7 +75,9 @@ def deals_content(card: ContactCard, lang: str = "en") -> Content:
         style = {"won": "$success", "lost": "$error"}.get(deal.stage_kind, "$primary")
         if parts:
             parts.append("\n")
-        parts += [(deal.title, "bold"), "\n  ", (deal.stage_name, style), "  ", deal.money]
+        # The amount first: where the card is narrow the line wraps in the stage's name, never in the
+        # middle of "393 000 ₽".
+        parts += [(deal.title, "bold"), "\n  ", deal.money, " · ", (deal.stage_title(lang), style)]
     return Content.assemble(*parts)
 
 

@@ -428,7 +428,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         if target is not None:
             target.put(deal, self.crm.now())
         # Said on the line above the board rather than in a toast: a toast is two more layouts of the screen.
-        stage = target.title if target is not None else deal.stage_name
+        stage = target.title if target is not None else deal.stage_title(self.crm.lang)
         self.show_summary(self.say("kanban.moved", title=deal.title, stage=stage))
         if target is not None:
             self.focus_column(target)

@@ -37,6 +37,7 @@ def _rows_query():  # type: ignore[no-untyped-def]
             Deal.pipeline,
             Deal.stage,
             Stage.name.alias("stage_name"),
+            Stage.name_ru.alias("stage_name_ru"),
             Stage.position.alias("stage_position"),
             Stage.kind.alias("stage_kind"),
             Deal.amount,
@@ -80,6 +81,7 @@ def _to_row(r: dict) -> DealRow:  # type: ignore[type-arg]
         acts_signed_at=r["acts_signed_at"],
         lost_reason=r["lost_reason"],
         created_at=r["created_at"],
+        stage_name_ru=r["stage_name_ru"],
     )
 
 

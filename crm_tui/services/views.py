@@ -126,10 +126,15 @@ class DealRow:
     acts_signed_at: datetime | None
     lost_reason: str | None
     created_at: datetime
+    stage_name_ru: str | None = None
 
     @property
     def money(self) -> str:
         return format_money(self.amount, self.currency)
+
+    def stage_title(self, lang: str) -> str:
+        """The stage as the desk's language names it (``Stage.name_ru`` in Russian, when it has one)."""
+        return self.stage_name_ru if lang == "ru" and self.stage_name_ru else self.stage_name
 
 
 @dataclass(frozen=True)

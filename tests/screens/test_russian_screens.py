@@ -106,6 +106,9 @@ async def test_contact_card_in_russian(board: Board) -> None:
         header = text(app, "#card-header")
         assert "День рождения" in header and "Ответственный" in header and "Теги" in header
         assert "Анна Петрова (@anna)" in header
+        deals_shown = text(app, "#card-deals")
+        assert "Подготовка предложения" in deals_shown and "Proposal preparation" not in deals_shown
+        assert "  420 000 ₽ · Подготовка предложения" in deals_shown.splitlines()
         assert "через" in text(app, "#card-tasks") or "назад" in text(app, "#card-tasks")
         shown = events(app)
         assert "☎ входящий" in shown[0] and "1:15" in shown[0]
