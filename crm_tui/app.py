@@ -175,6 +175,8 @@ class CrmApp(App[None]):
         self.user: UserView | None = None
         self.poll_seconds = poll_seconds
         self.latest_lead_id = 0
+        self.stage_names_ru: dict[str, str] = {}
+        """The default pipeline's stages: English name -> Russian (``Stage.name_ru``), read at start-up."""
         self.last_input = 0.0
         """When the last key or mouse event came (``time.monotonic()``)."""
         self.gc_thresholds: tuple[int, int, int] | None = None
@@ -298,6 +300,11 @@ class CrmApp(App[None]):
             now = self.now()
             users.ensure_default(now)
             pipelines.ensure_default()
+            self.stage_names_ru = {
+                stage.name: stage.name_ru
+                for stage in pipelines.stages(pipelines.default_pipeline_id())
+                if stage.name_ru
+            }
             self.user = users.current(self.user_login, now=now)
             self.user_id = self.user.id
             self.latest_lead_id = leads.latest_id()

@@ -25,6 +25,7 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.event_words import event_words
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import kind_label
 
@@ -144,7 +145,7 @@ class LeadDetailScreen(AppBound, Screen[None]):
         self.query_one("#lead-tasks", Static).update("\n".join(task_lines) or "—")
         history = [
             f"{when(clock.to_local(i.at), '%d %b %H:%M', lang)}  {kind_label(i.kind, lang)[0]:<12}"
-            f" {_esc(i.subject or i.summary)}"
+            f" {_esc(event_words(i.subject or i.summary, lang, self.crm.stage_names_ru))}"
             for i in page.history
         ]
         self.query_one("#lead-history", Static).update("\n".join(history) or "—")

@@ -8,6 +8,7 @@ its final one, and a page of older events grows the scroll range without a new l
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -28,6 +29,7 @@ from crm_tui.i18n_format import when
 from crm_tui.services import clock
 from crm_tui.services.views import InteractionRow
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.event_words import event_words, outcome_word
 
 MORE_AHEAD = 10
 
@@ -65,8 +67,11 @@ def duration_text(seconds: int | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def event_content(row: InteractionRow, lang: str = "en") -> Content:
-    """``Mon 02 Mar 09:00  ☎ out  5:30  reached  · Анна Петрова`` then the subject / summary lines."""
+def event_content(
+    row: InteractionRow, lang: str = "en", stage_names: Mapping[str, str] | None = None
+) -> Content:
+    """``Mon 02 Mar 09:00  ☎ out  5:30  reached  · Анна Петрова`` then the subject / summary lines; what
+    the rules wrote is said in ``lang`` (``stage_names``: English stage names to the desk's)."""
     label, style = kind_label(row.kind, lang)
     at = when(clock.to_local(row.at), "%a %d %b %Y %H:%M", lang)
     width = label_width(lang)
@@ -74,9 +79,10 @@ def event_content(row: InteractionRow, lang: str = "en") -> Content:
     if row.kind in ("call_in", "call_out"):
         parts += ["  ", (duration_text(row.duration), "bold")]
     if row.outcome:
-        parts += ["  ", (row.outcome, "italic")]
+        parts += ["  ", (outcome_word(row.outcome, lang), "italic")]
     parts += ["  · ", (row.by_name or t("timeline.system", lang), "$text-muted")]
-    body = [text for text in (row.subject, row.summary) if text]
+    names = stage_names or {}
+    body = [event_words(text, lang, names) for text in (row.subject, row.summary) if text]
     for text in body:
         first = text.splitlines()[0] if text.strip() else ""
         parts += ["\n    ", first if len(first) <= 400 else first[:399] + "…"]
@@ -180,7 +186,7 @@ class Timeline(AppBound, ScrollView, can_focus=True):
         self.exhausted = len(rows) < self.page_size
         self.rows.extend(fresh)
         lang = self.crm.lang
-        self._contents.extend(event_content(r, lang) for r in fresh)
+        self._contents.extend(event_content(r, lang, self.crm.stage_names_ru) for r in fresh)
         self._count_lines(len(self.rows) - len(fresh))
         self._set_long()
 
@@ -198,7 +204,7 @@ class Timeline(AppBound, ScrollView, can_focus=True):
 
     def _rebuild(self) -> None:
         lang = self.crm.lang
-        self._contents = [event_content(r, lang) for r in self.rows]
+        self._contents = [event_content(r, lang, self.crm.stage_names_ru) for r in self.rows]
         self._strips.clear()
         self._starts = []
         self._line_count = 0

@@ -113,6 +113,10 @@ async def test_contact_card_in_russian(board: Board) -> None:
         shown = events(app)
         assert "☎ входящий" in shown[0] and "1:15" in shown[0]
         assert any("◉ встреча" in e for e in shown) and any("☎ исходящий" in e for e in shown)
+        conversion = next(e for e in shown if "★ лид" in e)  # the rules wrote it in English
+        assert "Лид #1 конвертирован" in conversion
+        assert "открыта на этапе «Первичное обращение»" in conversion
+        assert any("дозвонились" in e for e in shown)  # the call was logged as "reached"
         keys = footer(app)
         for label in ("Записать звонок", "Заметка", "Задача", "Изменить", "Позвонить", "Назад"):
             assert label in keys

@@ -13,13 +13,8 @@ from crm_tui.screens.dialogs.note import FormDialog
 from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
+from crm_tui.widgets.event_words import OUTCOMES, outcome_word
 
-OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wrong number", "not interested")
-OUTCOMES_BY_LANG = {
-    "en": OUTCOMES,
-    "ru": ("дозвонились", "не ответил", "занято", "автоответчик", "перезвонить позже", "неверный номер",
-           "не интересно"),
-}
 DIRECTIONS = {"out": "call_out", "o": "call_out", "in": "call_in", "i": "call_in",
               "исх": "call_out", "вх": "call_in", "исходящий": "call_out", "входящий": "call_in"}
 _DURATION = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)\s*(m|min|мин|s|sec|с|h|ч)?)$")
@@ -60,7 +55,7 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
         return self.crm.t("log-call.direction.hint") if field == "direction" else ""
 
     def compose_fields(self) -> ComposeResult:
-        outcomes = OUTCOMES_BY_LANG.get(self.crm.lang, OUTCOMES)
+        outcomes = [outcome_word(outcome, self.crm.lang) for outcome in OUTCOMES]
         for field, label_key, placeholder_key in self.FIELDS:
             yield Label(self.crm.t(label_key), classes="field-label")
             suggester = SuggestFromList(outcomes, case_sensitive=False) if field == "outcome" else None

@@ -1,0 +1,59 @@
+"""What the rules wrote into a history, said in the desk's language.
+
+The services word their own events in English (a conversion, a stage move, signed acts, a repeat
+request), and the history keeps them as written. Shown in Russian, each known wording is said again in
+Russian with the stages' Russian names; call outcomes from the standard list take their Russian words.
+Anything else, what people typed, is shown as it was written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from crm_tui.i18n import t
+
+OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wrong number", "not interested",
+            "interested")
+"""The call outcomes offered when a call is logged (the last one is written by the demo's scripts)."""
+
+WORDINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"Lead #(?P<lead>\d+) converted", "event.converted"),
+        (r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)", "event.deal-opened"),
+        (r"Acts signed", "event.acts-signed"),
+        (r"Disqualified", "event.disqualified"),
+        (r"Repeat request from (?P<name>.+)", "event.repeat-request"),
+    )
+)
+MOVE = " → "
+
+
+def outcome_word(outcome: str, lang: str) -> str:
+    """A standard call outcome in ``lang`` (``reached`` <-> ``дозвонились``), whichever language it was
+    logged in; any other outcome as written."""
+    for code in OUTCOMES:
+        if outcome in (code, t(f"outcome.{code}", "ru")):
+            return t(f"outcome.{code}", lang)
+    return outcome
+
+
+def event_words(text: str, lang: str, stage_names: Mapping[str, str]) -> str:
+    """A subject or summary the rules wrote, in ``lang``; ``stage_names`` maps English stage names to the
+    desk's (``Stage.name_ru``). Text that is none of the rules' wordings comes back as it is."""
+    if lang == "en" or not text:
+        return text
+    for pattern, key in WORDINGS:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            values = found.groupdict()
+            if "stage" in values:
+                values["stage"] = stage_names.get(values["stage"], values["stage"])
+            return t(key, lang).format(**values)
+    if MOVE in text:  # a stage move: "<deal title>: <stage> → <stage>"
+        before, after = text.rsplit(MOVE, 1)
+        title, sep, origin = before.rpartition(": ")
+        if sep and (origin in stage_names or after in stage_names):
+            return f"{title}: {stage_names.get(origin, origin)}{MOVE}{stage_names.get(after, after)}"
+    return text

@@ -1,0 +1,32 @@
+"""What the rules wrote into a history, said in Russian; what people wrote, left as it is."""
+
+from __future__ import annotations
+
+from crm_tui.widgets.event_words import event_words, outcome_word
+
+STAGES = {"Lead registered": "Первичное обращение", "Need discovery": "Выяснение потребности"}
+
+
+def test_the_rules_wordings_are_said_in_russian_with_the_stages_russian_names() -> None:
+    assert event_words("Lead #12 converted", "ru", STAGES) == "Лид #12 конвертирован"
+    assert (event_words("Deal #7 'Аудит: этап 2' opened at Lead registered", "ru", STAGES)
+            == "Сделка #7 «Аудит: этап 2» открыта на этапе «Первичное обращение»")
+    assert (event_words('Deal #8 "It\'s big" opened at Custom stage', "ru", STAGES)
+            == "Сделка #8 «It's big» открыта на этапе «Custom stage»")
+    assert (event_words("Аудит: этап 2: Lead registered → Need discovery", "ru", STAGES)
+            == "Аудит: этап 2: Первичное обращение → Выяснение потребности")
+    assert event_words("Acts signed", "ru", STAGES) == "Акты подписаны"
+    assert event_words("Repeat request from Иван", "ru", STAGES) == "Повторное обращение: Иван"
+
+
+def test_what_people_wrote_and_english_stay_as_written() -> None:
+    for text in ("Discussed the audit scope", "Москва → Питер", "Lead #12 converted today", ""):
+        assert event_words(text, "ru", STAGES) == text
+    assert event_words("Lead #12 converted", "en", STAGES) == "Lead #12 converted"
+
+
+def test_standard_outcomes_read_in_either_language_whichever_they_were_logged_in() -> None:
+    assert outcome_word("reached", "ru") == "дозвонились"
+    assert outcome_word("дозвонились", "en") == "reached"
+    assert outcome_word("call back later", "ru") == "перезвонить позже"
+    assert outcome_word("обещал подумать", "en") == "обещал подумать"
