@@ -38,6 +38,7 @@ def remind(
     as_json: JsonOpt = False,
 ) -> None:
     """Send due reminders (desktop notification when there is one), print what was sent, exit."""
+    from crm_tui.i18n import pick_lang
     from crm_tui.notify import DesktopNotifier, RecordingNotifier
     from crm_tui.services import reminders
 
@@ -55,6 +56,7 @@ def remind(
                 token=token,
                 fallback="print",
                 assignee_id=None if everyone else s.user_id,
+                lang=pick_lang(),  # CRM_LANG, as the app
             )
         if sent and isinstance(notifier, DesktopNotifier) and notifier.unavailable and not said_no_desktop:
             typer.echo(f"note: no desktop notifications: {notifier.unavailable}", err=True)

@@ -23,6 +23,7 @@ from textual.widgets import Header, Static
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
+from crm_tui.i18n_words import task_title
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.log_call import LogCallDialog
 from crm_tui.screens.dialogs.note import NoteDialog
@@ -94,7 +95,8 @@ def tasks_content(card: ContactCard, now: datetime, lang: str = "en") -> Content
         if parts:
             parts.append("\n")
         style = "bold $warning" if task.due_at < now else "$text-muted"
-        parts += [(task.title, "bold"), "\n  ", (task_text(task, now, lang), style)]
+        title = task_title(task.title, task.kind, lang)
+        parts += [(title, "bold"), "\n  ", (task_text(task, now, lang), style)]
     return Content.assemble(*parts)
 
 

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui.i18n import status_name
 from crm_tui.i18n_format import span, when
+from crm_tui.i18n_words import event_words, task_title
 from crm_tui.messages import RecordChanged
 from crm_tui.screens.dialogs.note import ReasonForm
 from crm_tui.services import clock, interactions, leads, tasks
@@ -25,7 +26,6 @@ from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
 from crm_tui.widgets.app_bound import AppBound
-from crm_tui.widgets.event_words import event_words
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import kind_label
 
@@ -140,7 +140,9 @@ class LeadDetailScreen(AppBound, Screen[None]):
         else:
             options.set_options([Option(self.crm.t("lead.no-duplicates"), disabled=True)])
         task_lines = [
-            f"• {_esc(task.title)} — {span(clock.relative(task.due_at, now), lang)}" for task in page.tasks
+            f"• {_esc(task_title(task.title, task.kind, lang))}"
+            f" — {span(clock.relative(task.due_at, now), lang)}"
+            for task in page.tasks
         ]
         self.query_one("#lead-tasks", Static).update("\n".join(task_lines) or "—")
         history = [

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
+from crm_tui.i18n_words import linked_text, task_title
 from crm_tui.screens.dialogs.task_dialogs import NewTask, NewTaskDialog, ReassignDialog, SnoozeDialog
 from crm_tui.services import clock, task_queue, tasks, users
 from crm_tui.services.task_queue import QueueGroup
@@ -29,17 +30,6 @@ if TYPE_CHECKING:
     pass
 
 REFRESH_SECONDS = 10.0
-
-
-LINK_KINDS = ("deal", "contact", "lead")
-
-
-def linked_text(label: str, lang: str = "en") -> str:
-    """The service's ``"deal: Title"`` / ``"contact: Name"`` / ``"lead: Name"`` in ``lang``."""
-    for kind in LINK_KINDS:
-        if label.startswith(f"{kind}: "):
-            return t(f"tasks.linked.{kind}", lang).format(name=label[len(kind) + 2 :])
-    return label
 
 
 def task_line(
@@ -64,7 +54,7 @@ def task_line(
         if room < TITLE_WIDTH + LINKED_WIDTH:
             title_width = max(MIN_TITLE, room * TITLE_WIDTH // (TITLE_WIDTH + LINKED_WIDTH))
             linked_width = max(MIN_LINKED, room - title_width)
-    title = clip(row.title, title_width)
+    title = clip(task_title(row.title, row.kind, lang), title_width)
     linked = clip(linked_text(row.linked_label, lang), linked_width)
     return Content(f"{title:<{title_width}}  {linked:<{linked_width}}{tail}")
 

@@ -34,6 +34,9 @@ from peewee import fn
 from crm_tui.data.db import database
 from crm_tui.data.models import Setting, Task
 from crm_tui.data.reminder_models import ReminderDelivery
+from crm_tui.i18n import t as say
+from crm_tui.i18n_format import span
+from crm_tui.i18n_words import linked_text, task_title
 from crm_tui.services import clock, tasks
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import Reminder
@@ -238,7 +241,9 @@ def claim_due(
     for delivery_id in ids:
         d = deliveries[delivery_id]
         r = task_rows[d["task"]]
-        reminder = Reminder(r["id"], r["title"], d["due_at"], d["slot"], r["assignee_login"], tasks._label(r))
+        reminder = Reminder(
+            r["id"], r["title"], d["due_at"], d["slot"], r["assignee_login"], tasks._label(r), r["kind"]
+        )
         claims.append(Claim(delivery_id, token, reminder))
     return claims
 
@@ -257,19 +262,21 @@ def mark_delivered(claim: Claim, channel: str, *, now: datetime) -> bool:
         )
 
 
-def message(reminder: Reminder, now: datetime) -> tuple[str, str]:
-    """Title and body of a reminder, as a person reads it (local time)."""
+def message(reminder: Reminder, now: datetime, lang: str = "en") -> tuple[str, str]:
+    """Title and body of a reminder, as a person reads it (local time), in ``lang``."""
     due_local = clock.to_local(reminder.due_at).strftime("%Y-%m-%d %H:%M")
+    title = task_title(reminder.title, reminder.kind, lang)
     if reminder.slot > 0 or reminder.due_at < now - timedelta(minutes=1):
-        title = f"Overdue ({clock.age(reminder.due_at, now)}): {reminder.title}"
+        age = span(clock.age(reminder.due_at, now), lang)
+        heading = say("reminder.overdue", lang).format(age=age, title=title)
     else:
-        title = f"Task due: {reminder.title}"
-    parts = [f"due {due_local}"]
+        heading = say("reminder.due", lang).format(title=title)
+    parts = [say("reminder.due-at", lang).format(at=due_local)]
     if reminder.linked_label:
-        parts.insert(0, reminder.linked_label)
+        parts.insert(0, linked_text(reminder.linked_label, lang))
     if reminder.assignee_login:
-        parts.append(f"for {reminder.assignee_login}")
-    return title, " · ".join(parts)
+        parts.append(say("reminder.for", lang).format(login=reminder.assignee_login))
+    return heading, " · ".join(parts)
 
 
 def send_due(
@@ -280,11 +287,13 @@ def send_due(
     fallback: str = "app",
     every: timedelta | None = None,
     assignee_id: int | None = None,
+    lang: str = "en",
 ) -> list[Sent]:
-    """Claim, send (desktop first, else ``fallback``), mark delivered; return what was sent."""
+    """Claim, send (desktop first, else ``fallback``), mark delivered; return what was sent. The
+    messages are worded in ``lang``."""
     sent: list[Sent] = []
     for claim in claim_due(now, token=token, every=every, assignee_id=assignee_id):
-        title, body = message(claim.reminder, now)
+        title, body = message(claim.reminder, now, lang)
         channel = "desktop" if notifier.notify(title, body) else fallback
         if mark_delivered(claim, channel, now=now):
             r = claim.reminder

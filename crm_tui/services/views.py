@@ -167,6 +167,7 @@ class Reminder:
     slot: int  # 0 = the due moment, 1 = an hour overdue, ...
     assignee_login: str | None
     linked_label: str
+    kind: str = ""  # the task's kind (``first_call`` for the one the rules make)
 
     @property
     def overdue(self) -> bool:

@@ -51,7 +51,8 @@ class ReminderLoop:
         now = self.now()
         with database.connection_context():
             sent = reminders.send_due(
-                self.notifier, now=now, token=self.token, fallback="app", assignee_id=self.user_id()
+                self.notifier, now=now, token=self.token, fallback="app", assignee_id=self.user_id(),
+                lang=getattr(self.app, "lang", "en"),
             )
             overdue = reminders.overdue_count(now, assignee_id=self.user_id())
         self.app.call_from_thread(self.show, sent, overdue)

@@ -26,10 +26,10 @@ from textual.visual import Visual
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import when
+from crm_tui.i18n_words import event_words, outcome_word
 from crm_tui.services import clock
 from crm_tui.services.views import InteractionRow
 from crm_tui.widgets.app_bound import AppBound
-from crm_tui.widgets.event_words import event_words, outcome_word
 
 MORE_AHEAD = 10
 

@@ -46,6 +46,19 @@ def test_new_lead_call_task_reminds_at_due_then_every_hour_until_done(desk: Desk
     assert check(NOW + 5 * HOUR) == []
 
 
+def test_reminders_are_worded_in_the_desks_language(desk: Desk) -> None:
+    """The app and ``crm remind`` (``CRM_LANG``) send them in Russian when asked: the first-call task the
+    rules named "Call <name>", its lead, the overdue time and the assignee all in Russian."""
+    with database.connection_context():
+        lead = leads.register(leads.NewLead("Иван Смирнов", "+7 916 123-45-67"), by=desk.admin_id, now=NOW)
+        tasks.create("Отправить КП", NOW + HOUR, lead_id=lead.id, by=desk.admin_id, now=NOW)
+    sent = check(NOW + 2 * HOUR + MIN, lang="ru")
+    titles = sorted(s.title for s in sent)
+    assert titles == ["Просрочено (1 ч): Отправить КП", "Просрочено (1 ч): Позвонить: Иван Смирнов"]
+    assert all(s.body.startswith("лид: Иван Смирнов · срок ") for s in sent)
+    assert all(s.body.endswith(" · для admin") for s in sent)
+
+
 def test_interval_from_the_desk_setting_and_the_environment(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

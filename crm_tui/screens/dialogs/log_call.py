@@ -9,11 +9,11 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
 from crm_tui.i18n import t
+from crm_tui.i18n_words import OUTCOMES, outcome_word
 from crm_tui.screens.dialogs.note import FormDialog
 from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
-from crm_tui.widgets.event_words import OUTCOMES, outcome_word
 
 DIRECTIONS = {"out": "call_out", "o": "call_out", "in": "call_in", "i": "call_in",
               "исх": "call_out", "вх": "call_in", "исходящий": "call_out", "входящий": "call_in"}

@@ -1,9 +1,11 @@
-"""What the rules wrote into a history, said in the desk's language.
+"""What the rules wrote, said in the desk's language.
 
 The services word their own events in English (a conversion, a stage move, signed acts, a repeat
-request), and the history keeps them as written. Shown in Russian, each known wording is said again in
-Russian with the stages' Russian names; call outcomes from the standard list take their Russian words.
-Anything else, what people typed, is shown as it was written.
+request), name the first-call task "Call <name>", and label a task's record "lead: <name>"; the
+database keeps them as written. Shown in Russian, each known wording is said again in Russian, with the
+stages' Russian names; call outcomes from the standard list take their words in the language asked for.
+Anything else, what people typed, is shown as it was written. No Textual here: the reminders' messages
+(services) use it too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ WORDINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 MOVE = " → "
+LINK_KINDS = ("deal", "contact", "lead")
+FIRST_CALL = re.compile(r"Call (?P<name>.+)")
 
 
 def outcome_word(outcome: str, lang: str) -> str:
@@ -57,3 +61,20 @@ def event_words(text: str, lang: str, stage_names: Mapping[str, str]) -> str:
         if sep and (origin in stage_names or after in stage_names):
             return f"{title}: {stage_names.get(origin, origin)}{MOVE}{stage_names.get(after, after)}"
     return text
+
+
+def task_title(title: str, kind: str | None, lang: str) -> str:
+    """A task's title in ``lang``: the first-call task the rules make ("Call <name>") is said in it."""
+    if lang != "en" and kind == "first_call":
+        found = FIRST_CALL.fullmatch(title)
+        if found is not None:
+            return t("task.first-call", lang).format(name=found["name"])
+    return title
+
+
+def linked_text(label: str, lang: str = "en") -> str:
+    """The service's ``"deal: Title"`` / ``"contact: Name"`` / ``"lead: Name"`` in ``lang``."""
+    for kind in LINK_KINDS:
+        if label.startswith(f"{kind}: "):
+            return t(f"tasks.linked.{kind}", lang).format(name=label[len(kind) + 2 :])
+    return label

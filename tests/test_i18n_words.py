@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_tui.widgets.event_words import event_words, outcome_word
+from crm_tui.i18n_words import event_words, linked_text, outcome_word, task_title
 
 STAGES = {"Lead registered": "Первичное обращение", "Need discovery": "Выяснение потребности"}
 
@@ -30,3 +30,11 @@ def test_standard_outcomes_read_in_either_language_whichever_they_were_logged_in
     assert outcome_word("дозвонились", "en") == "reached"
     assert outcome_word("call back later", "ru") == "перезвонить позже"
     assert outcome_word("обещал подумать", "en") == "обещал подумать"
+
+
+def test_the_first_call_task_the_rules_name_is_said_in_russian_and_other_tasks_are_not() -> None:
+    assert task_title("Call Иван Смирнов", "first_call", "ru") == "Позвонить: Иван Смирнов"
+    assert task_title("Call Иван Смирнов", "first_call", "en") == "Call Иван Смирнов"
+    assert task_title("Call the bank", "task", "ru") == "Call the bank"  # typed by a person
+    assert linked_text("lead: Иван", "ru") == "лид: Иван"
+    assert linked_text("deal: Аудит", "en") == "deal: Аудит"
