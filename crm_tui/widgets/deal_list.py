@@ -204,6 +204,11 @@ class DealList(Widget, can_focus=False):
 
     # --- drawing ----------------------------------------------------------------------------------------
 
+    def on_resize(self) -> None:
+        """Keep the cursor in view when the list's height changes (a terminal resized, the first layout
+        of a list whose cursor was placed before it had a size)."""
+        self.show_cursor()
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self.styles_for.clear()

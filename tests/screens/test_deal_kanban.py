@@ -492,3 +492,28 @@ async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, ContactCardScreen)
         assert board.contact_id != 0
+
+async def test_the_wheel_loads_more_and_a_smaller_terminal_keeps_the_cursor_in_view(tmp_path: Path) -> None:
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(60):
+            deals.create(f"Wheel {i:02d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_board(app, pilot)
+        need = column(app, "Need discovery")
+        assert len(need.deals) == 15
+        for _ in range(8):  # the last cards in view come within reach of the end of what is loaded
+            need.cards.post_message(events.MouseScrollDown(need.cards, 3, 3, 0, 1, 0, False, False, False))
+        await settle(app, pilot)
+        assert len(need.deals) == 45
+        await focus_deal(app, pilot, "Need discovery", "Wheel 59")
+        await pilot.press(*["down"] * 9)
+        cards = need.cards
+        assert cards.highlighted == 9 and cards.top <= 9 < cards.top + cards.in_view
+        await pilot.resize_terminal(120, 20)
+        await settle(app, pilot)
+        assert cards.in_view < 9 and cards.top <= 9 < cards.top + cards.in_view
