@@ -134,7 +134,7 @@ class CrmApp(App[None]):
     TITLE = "crm-tui"
     MODES = {
         "leads": _leads,
-        "deals": _deals,  # each app makes it with deals_screen, its board read beforehand
+        "deals": _deals,  # made through mode_screen, with the board read beforehand (READ_FIRST)
         "contacts": _contacts,
         "tasks": _tasks,
         "reports": _reports,
@@ -203,8 +203,8 @@ class CrmApp(App[None]):
             self.opened_modes.add(mode)
             try:
                 self.read_first[mode] = await self.run_db(read)
-            except CrmError:
-                pass  # the screen reads it again itself, and says what went wrong
+            except Exception:  # noqa: BLE001 - any failure: the screen reads it itself, and says what went wrong
+                self.log.warning(f"reading ahead for {mode} failed; the screen reads it itself")
         await super().action_switch_mode(mode)
 
     def mode_screen(self, mode: str, factory: Callable[..., Screen[Any]]) -> Screen[Any]:

@@ -232,3 +232,24 @@ async def test_a_modes_first_opening_reads_once_and_draws_whole(
         await pilot.press("1", "2")  # back after another screen: the board is read again
         await settle(app, pilot)
         assert calls == ["contacts", "board", "board"]
+
+
+async def test_a_failed_read_ahead_leaves_the_screen_to_read_for_itself(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ``3`` reads contacts ahead; if that read fails (a lost connection, a locked file), the
+    app stays up and the list reads its first page itself."""
+    from crm_tui import app as app_module
+
+    def broken() -> list[Any]:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setitem(app_module.READ_FIRST, "contacts", broken)
+    app = app_for(desk.db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        assert app.is_running and type(app.screen).__name__ == "ContactListScreen"
+        table = app.screen.table  # type: ignore[attr-defined]
+        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
