@@ -350,7 +350,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
         rows = await self.crm.run_db(
             deals.list_page, stage_id=column.stage.id, after_id=after_id, limit=NEXT_PAGE
         )
-        column.add_page(rows)
+        column.add_page(rows, after_id)
 
     # --- keys -------------------------------------------------------------------------------------------
 

@@ -111,9 +111,9 @@ class DealList(Widget, can_focus=False):
         self.total = total
         if not self.cards:
             self.highlighted = None
-        elif self.highlighted is not None:
-            self.highlighted = min(self.highlighted, len(self.cards) - 1)
-        self.show_cursor()
+            self.show_cursor()
+        else:  # the card below takes its place; near the end of what is loaded, the next page is asked for
+            self.move_to(min(self.highlighted or 0, len(self.cards) - 1))
 
     def replace_at(self, index: int, card: Card) -> None:
         self.cards[index] = card
@@ -153,10 +153,13 @@ class DealList(Widget, can_focus=False):
         self.post_message(self.Highlighted(self, self.highlighted))
 
     def scroll_cards(self, step: int) -> None:
+        """Scroll by whole cards; the cursor stays on a card in view (the keys act on the card you see)."""
         before = self.top
         self.top += step
         self.clamp_top()
         if self.top != before:
+            if self.highlighted is not None:
+                self.highlighted = max(self.top, min(self.highlighted, self.top + self.in_view - 1))
             self.refresh()
             self.post_message(self.Highlighted(self, self.top + self.in_view - 1))
 
@@ -186,7 +189,7 @@ class DealList(Widget, can_focus=False):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None:
+        if offset is None or offset.x >= self.size.width - 1:  # outside, or on the scroll bar
             return
         index = self.top + offset.y // CARD_HEIGHT
         if index < len(self.cards):
@@ -258,5 +261,7 @@ class DealList(Widget, can_focus=False):
                 segments.append(Segment(text, style + cursor if cursor is not None else style))
                 used += cell_len(text)
             segments.append(Segment(" " * max(0, text_width - used), fill))
-        segments.append(self.bar_cell(y))
-        return Strip(segments).crop(0, width)
+        # Cut to the text's width first: wide characters (CJK, emoji) can make a line longer than its
+        # count of characters, and the scroll bar's cell must stay in the last column.
+        text = Strip(segments).crop(0, text_width)
+        return Strip.join([text, Strip([self.bar_cell(y)], 1)]).crop(0, width)

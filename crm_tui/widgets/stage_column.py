@@ -104,6 +104,9 @@ class StageColumn(AppBound, Vertical):
         self.totals = dict(totals)
         self.deals: list[DealRow] = list(deals)
         self.loading_more = False
+        self.asked_after: int | None = None
+        """The card after which a page is on its way (``NeedMore``), until it arrives or the column is
+        refilled."""
         self.now: datetime | None = now
         if width is not None:
             self.styles.width = width
@@ -168,15 +171,23 @@ class StageColumn(AppBound, Vertical):
         self.count = count
         self.totals = dict(totals)
         self.loading_more = False
+        self.asked_after = None
         self.set_deals(deals, now)
         self.refresh_header()
 
-    def add_page(self, deals: list[DealRow]) -> None:
+    def add_page(self, deals: list[DealRow], after_id: int) -> None:
+        """The page read after the card ``after_id``; dropped when the column was refilled since it was
+        asked for (``r``, coming back): appended to the new cards it would skip the deals between."""
+        if after_id != self.asked_after:
+            return
         self.loading_more = False
+        self.asked_after = None
         known = {d.id for d in self.deals}
         fresh = [d for d in deals if d.id not in known]
         if not fresh:
             self.count = len(self.deals)  # the stage shrank under us: stop asking
+            self.cards.total = self.count
+            self.refresh_header()
             return
         self.deals.extend(fresh)
         self.cards.add_cards([self.card(d) for d in fresh])
@@ -223,6 +234,7 @@ class StageColumn(AppBound, Vertical):
         end of what is loaded."""
         if self.has_more and not self.loading_more and self.deals and index >= len(self.deals) - MORE_AHEAD:
             self.loading_more = True
+            self.asked_after = self.deals[-1].id
             self.post_message(self.NeedMore(self, self.stage.id, self.deals[-1].id))
 
     def on_deal_list_selected(self, event: DealList.Selected) -> None:

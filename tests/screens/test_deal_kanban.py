@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
@@ -461,6 +463,26 @@ async def test_a_list_shows_its_scroll_bar_only_while_the_stage_has_more_than_fi
         assert not need.has_scroll_bar
 
 
+async def test_wide_characters_never_push_a_card_over_the_scroll_bar(tmp_path: Path) -> None:
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for title in ("Один", "Два", "Три", "Четыре", "客户关系管理系统实施项目🚀🚀🚀"):  # five: a scroll bar
+            deals.create(title, contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(200, 19), notifications=True) as pilot:
+        await open_board(app, pilot)
+        cards = column(app, "Need discovery").cards
+        assert cards.has_scroll_bar
+        line = cards.render_line(0)
+        assert line.cell_length == cards.size.width and "客户" in line.text
+        bar = {cards.get_component_rich_style(f"deal-list--{part}", partial=True).bgcolor
+               for part in ("thumb", "track")}
+        assert list(line)[-1].style.bgcolor in bar  # the last column is still the scroll bar
+
+
 async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
     """A click highlights a card (and makes its stage the one the keys act on), the wheel scrolls a long
     stage by whole cards, and a double click opens the deal's contact card."""
@@ -487,6 +509,11 @@ async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert need.cards.top == 2
         assert card_text(need.cards.cards[2]).splitlines()[0] in need.cards.render_line(0).text
+        assert need.selected() == need.deals[2]  # the cursor stays on a card in view
+        bar_x = need.cards.region.width - 2  # the list's last content column (inside its border)
+        await pilot.click(need.cards, offset=(bar_x, 7))
+        await settle(app, pilot)
+        assert need.selected() == need.deals[2]  # a click on the scroll bar picks no card
         acts = column(app, "Acts closed & feedback")
         await pilot.double_click(acts.cards, offset=(3, 1))
         await settle(app, pilot)
@@ -517,3 +544,53 @@ async def test_the_wheel_loads_more_and_a_smaller_terminal_keeps_the_cursor_in_v
         await pilot.resize_terminal(120, 20)
         await settle(app, pilot)
         assert cards.in_view < 9 and cards.top <= 9 < cards.top + cards.in_view
+
+
+def deal_columns(connection: sqlite3.Connection) -> list[str]:
+    return [row[1] for row in connection.execute("PRAGMA table_info(deal)")]
+
+
+async def test_a_page_asked_for_before_a_reload_is_dropped_not_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``r`` while the next page of a stage is on its way: the page would continue the old cards, and
+    appended to the fresh ones it would skip the deals between. It is dropped."""
+    import threading
+
+    board = seed_board(tmp_path)
+    db = open_database(board.url)
+    with db.connection_context():
+        for i in range(60):
+            deals.create(f"Page {i:02d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
+                         stage="Need discovery")
+    db.close()
+    release = threading.Event()
+    real = deals.list_page
+
+    def slow_next_pages(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("after_id") is not None:
+            release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deals, "list_page", slow_next_pages)
+    app = make_app(board.url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_board(app, pilot)
+        await focus_deal(app, pilot, "Need discovery", "Page 59")
+        need = column(app, "Need discovery")
+        await pilot.press("end")  # near the end of the 15 loaded: the next page is asked for, and held
+        await pilot.pause(0.1)
+        assert need.loading_more
+        other = sqlite3.connect(board.url.removeprefix("sqlite:///"))  # another desk adds a deal meanwhile
+        with other:
+            columns = ", ".join(c for c in deal_columns(other) if c != "id")
+            chosen = columns.replace("title", "'Page 60'", 1)
+            other.execute(f"INSERT INTO deal ({columns}) SELECT {chosen} FROM deal WHERE title = 'Page 59'")
+        other.close()
+        await pilot.press("r")  # the column is refilled with it on top
+        await pilot.pause(0.1)
+        release.set()
+        await settle(app, pilot)
+        numbers = [int(d.title[-2:]) for d in need.deals]
+        assert numbers[:15] == list(range(60, 45, -1))
+        assert all(a - b == 1 for a, b in zip(numbers, numbers[1:], strict=False))  # no deal skipped
