@@ -19,19 +19,21 @@ OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wro
             "interested")
 """The call outcomes offered when a call is logged (the last one is written by the demo's scripts)."""
 
-WORDINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), key)
-    for pattern, key in (
-        (r"Lead #(?P<lead>\d+) converted", "event.converted"),
-        (r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)", "event.deal-opened"),
-        (r"Acts signed", "event.acts-signed"),
-        (r"Disqualified", "event.disqualified"),
-        (r"Repeat request from (?P<name>.+)", "event.repeat-request"),
+WORDINGS: tuple[tuple[str | None, re.Pattern[str], str], ...] = tuple(
+    (kind, re.compile(pattern), key)
+    for kind, pattern, key in (
+        ("conversion", r"Lead #(?P<lead>\d+) converted", "event.converted"),
+        ("conversion", r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)",
+         "event.deal-opened"),
+        ("repeat_request", r"Repeat request from (?P<name>.+)", "event.repeat-request"),
+        (None, r"Acts signed", "event.acts-signed"),  # whole texts: the same words, whoever wrote them
+        (None, r"Disqualified", "event.disqualified"),
     )
 )
+"""(the event kind the rules write it as, or None for any, pattern, i18n key). A pattern applies only
+to events of its kind, so a note someone typed ("Repeat request from the CFO...") is left as written."""
 MOVE = " → "
 LINK_KINDS = ("deal", "contact", "lead")
-FIRST_CALL = re.compile(r"Call (?P<name>.+)")
 
 
 def outcome_word(outcome: str, lang: str) -> str:
@@ -43,19 +45,21 @@ def outcome_word(outcome: str, lang: str) -> str:
     return outcome
 
 
-def event_words(text: str, lang: str, stage_names: Mapping[str, str]) -> str:
-    """A subject or summary the rules wrote, in ``lang``; ``stage_names`` maps English stage names to the
-    desk's (``Stage.name_ru``). Text that is none of the rules' wordings comes back as it is."""
+def event_words(text: str, lang: str, stage_names: Mapping[str, str], kind: str) -> str:
+    """A subject or summary of an event of ``kind``, in ``lang``, when the rules wrote it; ``stage_names``
+    maps English stage names to the desk's (``Stage.name_ru``). Anything else comes back as it is."""
     if lang == "en" or not text:
         return text
-    for pattern, key in WORDINGS:
+    for of_kind, pattern, key in WORDINGS:
+        if of_kind is not None and of_kind != kind:
+            continue
         found = pattern.fullmatch(text)
         if found is not None:
             values = found.groupdict()
             if "stage" in values:
                 values["stage"] = stage_names.get(values["stage"], values["stage"])
             return t(key, lang).format(**values)
-    if MOVE in text:  # a stage move: "<deal title>: <stage> → <stage>"
+    if kind == "stage_change" and MOVE in text:  # "<deal title>: <stage> → <stage>"
         before, after = text.rsplit(MOVE, 1)
         title, sep, origin = before.rpartition(": ")
         if sep and (origin in stage_names or after in stage_names):
@@ -63,12 +67,13 @@ def event_words(text: str, lang: str, stage_names: Mapping[str, str]) -> str:
     return text
 
 
-def task_title(title: str, kind: str | None, lang: str) -> str:
-    """A task's title in ``lang``: the first-call task the rules make ("Call <name>") is said in it."""
+def task_title(title: str, kind: str | None, lang: str, linked_label: str = "") -> str:
+    """A task's title in ``lang``: the first-call task as the rules named it ("Call <the lead's name>",
+    the lead or contact in ``linked_label``) is said in it; renamed by someone, it is left as written."""
     if lang != "en" and kind == "first_call":
-        found = FIRST_CALL.fullmatch(title)
-        if found is not None:
-            return t("task.first-call", lang).format(name=found["name"])
+        name = linked_label.partition(": ")[2]
+        if name and title == f"Call {name}":
+            return t("task.first-call", lang).format(name=name)
     return title
 
 

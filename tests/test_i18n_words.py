@@ -1,4 +1,4 @@
-"""What the rules wrote into a history, said in Russian; what people wrote, left as it is."""
+"""What the rules wrote, said in Russian; what people wrote, left as it is."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ STAGES = {"Lead registered": "Первичное обращение", "Need disc
 
 
 def test_the_rules_wordings_are_said_in_russian_with_the_stages_russian_names() -> None:
-    assert event_words("Lead #12 converted", "ru", STAGES) == "Лид #12 конвертирован"
-    assert (event_words("Deal #7 'Аудит: этап 2' opened at Lead registered", "ru", STAGES)
+    assert event_words("Lead #12 converted", "ru", STAGES, "conversion") == "Лид #12 конвертирован"
+    assert (event_words("Deal #7 'Аудит: этап 2' opened at Lead registered", "ru", STAGES, "conversion")
             == "Сделка #7 «Аудит: этап 2» открыта на этапе «Первичное обращение»")
-    assert (event_words('Deal #8 "It\'s big" opened at Custom stage', "ru", STAGES)
+    assert (event_words('Deal #8 "It\'s big" opened at Custom stage', "ru", STAGES, "conversion")
             == "Сделка #8 «It's big» открыта на этапе «Custom stage»")
-    assert (event_words("Аудит: этап 2: Lead registered → Need discovery", "ru", STAGES)
+    assert (event_words("Аудит: этап 2: Lead registered → Need discovery", "ru", STAGES, "stage_change")
             == "Аудит: этап 2: Первичное обращение → Выяснение потребности")
-    assert event_words("Acts signed", "ru", STAGES) == "Акты подписаны"
-    assert event_words("Repeat request from Иван", "ru", STAGES) == "Повторное обращение: Иван"
+    assert event_words("Acts signed", "ru", STAGES, "note") == "Акты подписаны"
+    repeat = event_words("Repeat request from Иван", "ru", STAGES, "repeat_request")
+    assert repeat == "Повторное обращение: Иван"
 
 
 def test_what_people_wrote_and_english_stay_as_written() -> None:
-    for text in ("Discussed the audit scope", "Москва → Питер", "Lead #12 converted today", ""):
-        assert event_words(text, "ru", STAGES) == text
-    assert event_words("Lead #12 converted", "en", STAGES) == "Lead #12 converted"
+    typed = ("Discussed the audit scope", "Москва → Питер", "Lead #12 converted today", "",
+             "Repeat request from the CFO, call Friday", "Lead #12 converted",
+             "Аудит: Lead registered → Need discovery")
+    for text in typed:  # a note, whatever it says, is what someone typed
+        assert event_words(text, "ru", STAGES, "note") == text
+    assert event_words("Lead #12 converted", "en", STAGES, "conversion") == "Lead #12 converted"
 
 
 def test_standard_outcomes_read_in_either_language_whichever_they_were_logged_in() -> None:
@@ -32,9 +36,12 @@ def test_standard_outcomes_read_in_either_language_whichever_they_were_logged_in
     assert outcome_word("обещал подумать", "en") == "обещал подумать"
 
 
-def test_the_first_call_task_the_rules_name_is_said_in_russian_and_other_tasks_are_not() -> None:
-    assert task_title("Call Иван Смирнов", "first_call", "ru") == "Позвонить: Иван Смирнов"
-    assert task_title("Call Иван Смирнов", "first_call", "en") == "Call Иван Смирнов"
-    assert task_title("Call the bank", "task", "ru") == "Call the bank"  # typed by a person
+def test_the_first_call_task_as_the_rules_named_it_is_said_in_russian() -> None:
+    named = task_title("Call Иван Смирнов", "first_call", "ru", "lead: Иван Смирнов")
+    assert named == "Позвонить: Иван Смирнов"
+    assert task_title("Call Иван Смирнов", "first_call", "en", "lead: Иван Смирнов") == "Call Иван Смирнов"
+    renamed = "Call Иван Смирнов back after the demo"
+    assert task_title(renamed, "first_call", "ru", "lead: Иван Смирнов") == renamed  # someone renamed it
+    assert task_title("Call the bank", "task", "ru", "") == "Call the bank"  # typed by a person
     assert linked_text("lead: Иван", "ru") == "лид: Иван"
     assert linked_text("deal: Аудит", "en") == "deal: Аудит"

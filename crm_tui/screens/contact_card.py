@@ -95,7 +95,7 @@ def tasks_content(card: ContactCard, now: datetime, lang: str = "en") -> Content
         if parts:
             parts.append("\n")
         style = "bold $warning" if task.due_at < now else "$text-muted"
-        title = task_title(task.title, task.kind, lang)
+        title = task_title(task.title, task.kind, lang, task.linked_label)
         parts += [(title, "bold"), "\n  ", (task_text(task, now, lang), style)]
     return Content.assemble(*parts)
 

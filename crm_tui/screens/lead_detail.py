@@ -140,14 +140,14 @@ class LeadDetailScreen(AppBound, Screen[None]):
         else:
             options.set_options([Option(self.crm.t("lead.no-duplicates"), disabled=True)])
         task_lines = [
-            f"• {_esc(task_title(task.title, task.kind, lang))}"
+            f"• {_esc(task_title(task.title, task.kind, lang, task.linked_label))}"
             f" — {span(clock.relative(task.due_at, now), lang)}"
             for task in page.tasks
         ]
         self.query_one("#lead-tasks", Static).update("\n".join(task_lines) or "—")
         history = [
             f"{when(clock.to_local(i.at), '%d %b %H:%M', lang)}  {kind_label(i.kind, lang)[0]:<12}"
-            f" {_esc(event_words(i.subject or i.summary, lang, self.crm.stage_names_ru))}"
+            f" {_esc(event_words(i.subject or i.summary, lang, self.crm.stage_names_ru, i.kind))}"
             for i in page.history
         ]
         self.query_one("#lead-history", Static).update("\n".join(history) or "—")

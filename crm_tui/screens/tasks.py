@@ -54,7 +54,7 @@ def task_line(
         if room < TITLE_WIDTH + LINKED_WIDTH:
             title_width = max(MIN_TITLE, room * TITLE_WIDTH // (TITLE_WIDTH + LINKED_WIDTH))
             linked_width = max(MIN_LINKED, room - title_width)
-    title = clip(task_title(row.title, row.kind, lang), title_width)
+    title = clip(task_title(row.title, row.kind, lang, row.linked_label), title_width)
     linked = clip(linked_text(row.linked_label, lang), linked_width)
     return Content(f"{title:<{title_width}}  {linked:<{linked_width}}{tail}")
 

@@ -265,7 +265,7 @@ def mark_delivered(claim: Claim, channel: str, *, now: datetime) -> bool:
 def message(reminder: Reminder, now: datetime, lang: str = "en") -> tuple[str, str]:
     """Title and body of a reminder, as a person reads it (local time), in ``lang``."""
     due_local = clock.to_local(reminder.due_at).strftime("%Y-%m-%d %H:%M")
-    title = task_title(reminder.title, reminder.kind, lang)
+    title = task_title(reminder.title, reminder.kind, lang, reminder.linked_label)
     if reminder.slot > 0 or reminder.due_at < now - timedelta(minutes=1):
         age = span(clock.age(reminder.due_at, now), lang)
         heading = say("reminder.overdue", lang).format(age=age, title=title)

@@ -82,7 +82,7 @@ def event_content(
         parts += ["  ", (outcome_word(row.outcome, lang), "italic")]
     parts += ["  · ", (row.by_name or t("timeline.system", lang), "$text-muted")]
     names = stage_names or {}
-    body = [event_words(text, lang, names) for text in (row.subject, row.summary) if text]
+    body = [event_words(text, lang, names, row.kind) for text in (row.subject, row.summary) if text]
     for text in body:
         first = text.splitlines()[0] if text.strip() else ""
         parts += ["\n    ", first if len(first) <= 400 else first[:399] + "…"]
