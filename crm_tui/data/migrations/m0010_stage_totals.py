@@ -74,6 +74,11 @@ SELECT stage_id, currency, COUNT(*), COALESCE(SUM(amount), 0) FROM deal GROUP BY
 
 def apply(db: Database) -> None:
     db.create_tables([StageTotal], safe=True)
+    if not is_sqlite(db):
+        # Another process may write deals meanwhile: its rows would miss both the triggers (not yet
+        # committed) and the fill (not in this snapshot). Deal writes wait for this step instead.
+        # (SQLite's writer lock, taken by the migration's transaction, already does this.)
+        db.execute_sql("LOCK TABLE deal IN SHARE MODE")
     for statement in SQLITE if is_sqlite(db) else POSTGRES:
         db.execute_sql(statement)
     db.execute_sql("DELETE FROM stage_total")
