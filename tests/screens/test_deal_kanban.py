@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -114,6 +115,15 @@ async def until_dialog(app: App[None], pilot) -> None:  # type: ignore[no-untype
             return
         await pilot.pause(0.02)
     raise AssertionError("no dialog")
+
+
+def add_deals(board: Board, stage: str, titles: Iterable[str]) -> None:
+    """Deals of 100 (minor units) at ``stage``, created in order: the last one is on top of the column."""
+    db = open_database(board.url)
+    with db.connection_context():
+        for title in titles:
+            deals.create(title, contact_id=None, amount=100, by=board.admin_id, now=NOW, stage=stage)
+    db.close()
 
 
 def column(app: App[None], name: str) -> StageColumn:
@@ -324,12 +334,7 @@ async def test_enter_opens_the_deals_contact_card(board: Board) -> None:
 
 async def test_a_long_column_loads_more_as_the_cursor_goes_down(tmp_path: Path) -> None:
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for i in range(120):
-            deals.create(f"Bulk {i:03d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    add_deals(board, "Need discovery", [f"Bulk {i:03d}" for i in range(120)])
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await open_board(app, pilot)
@@ -437,12 +442,7 @@ async def test_a_list_shows_its_scroll_bar_only_while_the_stage_has_more_than_fi
     """Four cards of three lines fill a 12-line list: no bar. A fifth brings the bar; taking it away
     removes it. The bar is the list's last column, so the cards keep their width either way."""
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for i in range(4):
-            deals.create(f"Fit {i}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    add_deals(board, "Need discovery", [f"Fit {i}" for i in range(4)])
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(200, 19), notifications=True) as pilot:
         await open_board(app, pilot)
@@ -465,12 +465,8 @@ async def test_a_list_shows_its_scroll_bar_only_while_the_stage_has_more_than_fi
 
 async def test_wide_characters_never_push_a_card_over_the_scroll_bar(tmp_path: Path) -> None:
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for title in ("Один", "Два", "Три", "Четыре", "客户关系管理系统实施项目🚀🚀🚀"):  # five: a scroll bar
-            deals.create(title, contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    five = ("Один", "Два", "Три", "Четыре", "客户关系管理系统实施项目🚀🚀🚀")  # five: a scroll bar
+    add_deals(board, "Need discovery", five)
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(200, 19), notifications=True) as pilot:
         await open_board(app, pilot)
@@ -487,12 +483,7 @@ async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
     """A click highlights a card (and makes its stage the one the keys act on), the wheel scrolls a long
     stage by whole cards, and a double click opens the deal's contact card."""
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for i in range(10):
-            deals.create(f"Wheel {i}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    add_deals(board, "Need discovery", [f"Wheel {i}" for i in range(10)])
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(200, 19), notifications=True) as pilot:
         await open_board(app, pilot)
@@ -522,12 +513,7 @@ async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
 
 async def test_the_wheel_loads_more_and_a_smaller_terminal_keeps_the_cursor_in_view(tmp_path: Path) -> None:
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for i in range(60):
-            deals.create(f"Wheel {i:02d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    add_deals(board, "Need discovery", [f"Wheel {i:02d}" for i in range(60)])
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await open_board(app, pilot)
@@ -558,12 +544,7 @@ async def test_a_page_asked_for_before_a_reload_is_dropped_not_appended(
     import threading
 
     board = seed_board(tmp_path)
-    db = open_database(board.url)
-    with db.connection_context():
-        for i in range(60):
-            deals.create(f"Page {i:02d}", contact_id=None, amount=100, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
-    db.close()
+    add_deals(board, "Need discovery", [f"Page {i:02d}" for i in range(60)])
     release = threading.Event()
     real = deals.list_page
 
