@@ -32,6 +32,13 @@ async def settle(app: CrmApp, pilot: Any) -> None:
     await pilot.pause()
 
 
+async def open_contacts(app: CrmApp, pilot: Any) -> list[str]:
+    """Press ``3``; the names the contact list shows."""
+    await pilot.press("3")
+    await settle(app, pilot)
+    return [row.name for row in app.screen.table.rows_held]  # type: ignore[attr-defined]
+
+
 async def test_mode_keys_switch_areas_and_keep_each_stack(desk: Desk) -> None:
     app = app_for(desk.db_url)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -99,10 +106,7 @@ async def test_contact_list_opens_the_card(desk: Desk) -> None:
     app = app_for(desk.db_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
-        table = app.screen.table  # type: ignore[attr-defined]
-        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
+        assert await open_contacts(app, pilot) == ["Пётр Сидоров"]
         await pilot.press("enter")
         await settle(app, pilot)
         assert type(app.screen).__name__ == "ContactCardScreen"
@@ -219,10 +223,7 @@ async def test_a_modes_first_opening_reads_once_and_draws_whole(
     app = app_for(desk.db_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
-        table = app.screen.table  # type: ignore[attr-defined]
-        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
+        assert await open_contacts(app, pilot) == ["Пётр Сидоров"]
         assert "Open" in [key.description for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
         assert calls == ["contacts"]
         await pilot.press("2")
@@ -248,8 +249,5 @@ async def test_a_failed_read_ahead_leaves_the_screen_to_read_for_itself(
     app = app_for(desk.db_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
+        assert await open_contacts(app, pilot) == ["Пётр Сидоров"]
         assert app.is_running and type(app.screen).__name__ == "ContactListScreen"
-        table = app.screen.table  # type: ignore[attr-defined]
-        assert [r.name for r in table.rows_held] == ["Пётр Сидоров"]
