@@ -137,7 +137,7 @@ async def bench(
             settled.setdefault(name, []).append((end - start) * 1000)
 
         await settle()
-        while app.gc_thresholds is None:  # a second after the first paint the app settles (see settle_memory)
+        while not app.memory_settled:  # a second after the first paint the app settles (see settle_memory)
             await pilot.pause(0.1)
         if freeze:  # the app freezes once its first screen is painted; this pushed screen's objects too
             gc.freeze()

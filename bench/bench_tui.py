@@ -102,7 +102,7 @@ async def keys() -> None:
             return None
 
         await settle()
-        while app.gc_thresholds is None:  # a second after the first paint the app settles (see settle_memory)
+        while not app.memory_settled:  # a second after the first paint the app settles (see settle_memory)
             await pilot.pause(0.1)
         for round_ in range(ROUNDS):
             if round_:

@@ -179,8 +179,8 @@ class CrmApp(App[None]):
         """The default pipeline's stages: English name -> Russian (``Stage.name_ru``), read at start-up."""
         self.last_input = 0.0
         """When the last key or mouse event came (``time.monotonic()``)."""
-        self.gc_thresholds: tuple[int, int, int] | None = None
-        """The collector's thresholds before the first paint changed them (see ``first_paint_done``)."""
+        self.memory_settled = False
+        """Set by :meth:`settle_memory` (a second after the first paint) until the app unmounts."""
         self.leads_arrived = Signal[LeadsArrived](self, "leads-arrived")
         """Published on the UI loop when leads newer than the last poll exist (any process wrote them)."""
         translate_bindings(self, self.lang)
@@ -340,8 +340,8 @@ class CrmApp(App[None]):
         collect), for 50-190 ms. The app collects instead when no key or mouse event came for half a
         second (:meth:`collect_when_idle`), which takes 10-20 ms of a pause nobody waits on.
         """
-        if self.gc_thresholds is None:
-            self.gc_thresholds = gc.get_threshold()
+        if not self.memory_settled:
+            self.memory_settled = True
             for module in LATER_SCREENS:
                 importlib.import_module(module)
             gc.collect()
@@ -365,11 +365,10 @@ class CrmApp(App[None]):
     def on_unmount(self) -> None:
         """Give the collector back what was frozen, and its own schedule (an app run inside a longer
         process: tests, benches)."""
-        if self.gc_thresholds is not None:
+        if self.memory_settled:
             gc.enable()
             gc.unfreeze()
-            gc.set_threshold(*self.gc_thresholds)
-            self.gc_thresholds = None
+            self.memory_settled = False
 
     # -- live updates ---------------------------------------------------------------------------------
 

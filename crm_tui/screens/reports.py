@@ -25,7 +25,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
 from crm_tui.i18n import t
-from crm_tui.services import pipelines, reports
+from crm_tui.services import reports
 from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
@@ -130,8 +130,6 @@ class ReportsScreen(AppBound, Screen[None]):
         self.table_index = 0
         self.sort_column: int | None = None
         self.sort_reverse = False
-        self.stage_names: dict[str, str] = {}
-        """English stage name -> Russian, read with the first report."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,7 +146,7 @@ class ReportsScreen(AppBound, Screen[None]):
 
     def stage_name(self, name: Any) -> Any:
         """A stage as the app's language names it (stages carry an English and a Russian name)."""
-        return self.stage_names.get(name, name) if self.crm.lang == "ru" else name
+        return self.crm.stage_names_ru.get(name, name) if self.crm.lang == "ru" else name
 
     # --- the filter -------------------------------------------------------------------------------------
 
@@ -179,9 +177,6 @@ class ReportsScreen(AppBound, Screen[None]):
         self.query_one("#report-bar", Static).update(self._bar_text("reports.computing"))
         body.loading = True
         try:
-            if not self.stage_names:
-                stages = await self.crm.run_db(pipelines.stages)
-                self.stage_names = {stage.name: stage.name_ru for stage in stages if stage.name_ru}
             report = await self.crm.run_db(reports.run, name, flt, now=self.crm.now())
         except WorkerCancelled:
             return  # a newer load replaced this one (Worker.wait reports our cancellation this way)
