@@ -32,6 +32,7 @@ from crm_tui.services.views import DealRow
 from crm_tui.services.views import StageColumn as StageTotals
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
+from crm_tui.widgets.scroll_bars import settle_scroll_bar
 from crm_tui.widgets.stage_column import StageColumn
 
 FIRST_PAGE = 15
@@ -88,12 +89,7 @@ class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=F
     ]
 
     def on_mount(self) -> None:
-        self.show_scroll_bar()
-
-    def show_scroll_bar(self) -> None:
-        """Make the scroll bar's widget now, shown or not as ``overflow-x`` says: made in the first layout,
-        it would be made hidden, then shown, and the screen laid out once more."""
-        self.horizontal_scrollbar.display = self.styles.overflow_x == "scroll"
+        settle_scroll_bar(self, vertical=False, shown=self.styles.overflow_x == "scroll")
 
     def action_cards(self, name: str) -> None:
         screen = self.screen
@@ -136,8 +132,8 @@ class DealKanbanScreen(AppBound, Screen[None]):
     ]
 
     def __init__(self, board: Board | None = None) -> None:
-        """``board``, when given, is drawn with the screen's first layout (see :func:`open_board`);
-        without it, the screen shows its frame and loads the board once shown."""
+        """``board``, when given, is drawn with the screen's first layout (the app reads it before the
+        kanban's first opening: ``READ_FIRST``); without it, the screen loads the board once shown."""
         super().__init__()
         self.writing = asyncio.Lock()
         self.active: StageColumn | None = None
@@ -307,13 +303,8 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     def fit_scroll_bar(self, board: KanbanBoard, count: int, width: int) -> None:
         """Show the board's scroll bar from the start when the columns are wider than the board, and none
-        when they fit. Left to itself, it would appear after the first layout and lay the screen out again."""
-        overflow = "scroll" if count * width > self.board_width() else "hidden"
-        if board.styles.overflow_x != overflow:
-            board.styles.overflow_x = overflow
-            board.set_reactive(Widget.show_horizontal_scrollbar, overflow == "scroll")
-            if board.is_mounted:
-                board.show_scroll_bar()
+        when they fit (``widgets/scroll_bars.py``)."""
+        settle_scroll_bar(board, vertical=False, shown=count * width > self.board_width())
 
     def fit_columns(self) -> None:
         """Share the width among the stages; below 24 cells each, scroll to the focused one instead."""

@@ -8,6 +8,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from crm_tui.widgets.scroll_bars import settle_scroll_bar
+
 
 class KeyFooter(Footer):
     """Textual's Footer rebuilds all its keys (some thirty widgets, each styled anew) whenever the
@@ -21,22 +23,16 @@ class KeyFooter(Footer):
 
     Its horizontal scroll bar (of no size: the wheel scrolls keys that do not fit) is always on, for the
     same reason: Textual's footer turns it on after its first layout whenever its keys are wider than
-    the screen, and lays the screen out again."""
-
-    DEFAULT_CSS = """
-    KeyFooter {
-        overflow-x: scroll;
-    }
-    """
+    the screen, and lays the screen out again (see ``widgets/scroll_bars.py``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shown: tuple[object, ...] | None = None
         self.set_reactive(Footer._bindings_ready, True)
-        self.set_reactive(Footer.show_horizontal_scrollbar, True)
+        settle_scroll_bar(self, vertical=False, shown=True)
 
     def on_mount(self) -> None:
-        self.horizontal_scrollbar.display = True  # made now, as shown: made in a layout, it starts hidden
+        settle_scroll_bar(self, vertical=False, shown=True)
 
     def compose(self) -> ComposeResult:
         self.focus_first()

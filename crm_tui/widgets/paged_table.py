@@ -22,6 +22,7 @@ from textual.widgets import DataTable
 
 from crm_tui.data.db import database
 from crm_tui.widgets.app_bound import AppBound
+from crm_tui.widgets.scroll_bars import settle_scroll_bar
 
 R = TypeVar("R")
 Fetch = Callable[[int | None, int], Sequence[R]]
@@ -67,7 +68,7 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
     """Rows of ``R`` from ``fetch``; ``RowChosen`` on enter; ``Loaded`` after every (re)fill."""
 
     DEFAULT_CSS = """
-    PagedTable { height: 1fr; scrollbar-size-vertical: 1; overflow-y: scroll; }
+    PagedTable { height: 1fr; scrollbar-size-vertical: 1; }
     PagedTable > .datatable--cursor { text-style: bold; }
     """
     BINDINGS = [
@@ -126,12 +127,10 @@ class PagedTable(AppBound, DataTable[Any], Generic[R]):
         self.fresh: set[int] = set()
         """Keys marked new (live arrivals) until the table is reloaded."""
         self.generation = 0
-        self.set_reactive(DataTable.show_vertical_scrollbar, True)
+        settle_scroll_bar(self, vertical=True, shown=True)  # always on: it no longer comes a layout late
 
     def on_mount(self) -> None:
-        # The scroll bar is always on and made now, as shown. Shown only once rows overflowed, it came a
-        # layout after the first page, and laid the screen out again; made in a layout, it starts hidden.
-        self.vertical_scrollbar.display = True
+        settle_scroll_bar(self, vertical=True, shown=True)
         self._add_columns()
 
     def _add_columns(self) -> None:
