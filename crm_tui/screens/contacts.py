@@ -75,8 +75,7 @@ class ContactListScreen(AppBound, Screen[None]):
 
     def on_mount(self) -> None:
         first, self.first = self.first, None
-        self.table.load(partial(fetch_contacts, None), first=first)
-        self.show_summary()
+        self.load(first)
 
     def on_screen_suspend(self) -> None:
         self.away = True
@@ -93,7 +92,11 @@ class ContactListScreen(AppBound, Screen[None]):
         return cast("PagedTable[ContactRow]", self.query_one("#contacts", PagedTable))
 
     def action_reload(self) -> None:
-        self.table.load(partial(fetch_contacts, self.crm.user_id if self.mine else None))
+        self.load()
+
+    def load(self, first: list[ContactRow] | None = None) -> None:
+        """The list from its first page, as the filter says; ``first`` is that page when already read."""
+        self.table.load(partial(fetch_contacts, self.crm.user_id if self.mine else None), first=first)
         self.show_summary()
 
     def watch_mine(self) -> None:
