@@ -40,6 +40,11 @@ class UserView:
     role: str
 
 
+def stage_title(name: str, name_ru: str | None, lang: str) -> str:
+    """A stage's name in ``lang``: ``Stage.name_ru`` in Russian when it has one, else its own name."""
+    return name_ru if lang == "ru" and name_ru else name
+
+
 @dataclass(frozen=True)
 class StageView:
     id: int
@@ -50,6 +55,10 @@ class StageView:
     probability: int
     kind: str
     stale_days: int
+
+    def title(self, lang: str) -> str:
+        """The stage as the desk's language names it."""
+        return stage_title(self.name, self.name_ru, lang)
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,8 @@ class DealRow:
         return format_money(self.amount, self.currency)
 
     def stage_title(self, lang: str) -> str:
-        """The stage as the desk's language names it (``Stage.name_ru`` in Russian, when it has one)."""
-        return self.stage_name_ru if lang == "ru" and self.stage_name_ru else self.stage_name
+        """The deal's stage as the desk's language names it."""
+        return stage_title(self.stage_name, self.stage_name_ru, lang)
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,6 @@ def totals_text(totals: dict[str, int]) -> str:
     return " + ".join(format_money(amount, currency) for currency, amount in sorted(totals.items()))
 
 
-def stage_name(stage: StageView, lang: str) -> str:
-    """The stage as the desk's language names it (``Stage.name_ru`` in Russian, when it has one)."""
-    return stage.name_ru if lang == "ru" and stage.name_ru else stage.name
-
-
 class StageColumn(AppBound, Vertical):
     """A stage: ``count · total`` in the header; cards appended page by page (keyset on the deal id).
 
@@ -127,7 +122,7 @@ class StageColumn(AppBound, Vertical):
 
     @property
     def title(self) -> str:
-        return stage_name(self.stage, self.crm.lang)
+        return self.stage.title(self.crm.lang)
 
     def header_text(self) -> Content:
         return Content.assemble(
