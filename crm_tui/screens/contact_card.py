@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -35,9 +34,6 @@ from crm_tui.services.views import ContactCard, InteractionRow, TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import Timeline
-
-if TYPE_CHECKING:
-    pass
 
 TIMELINE_PAGE = 50
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,9 +27,6 @@ from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import kind_label
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ lead. Leads registered by other processes (the CLI, the web form) appear on top,
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from rich.text import Text
 from textual import on, work
@@ -29,9 +29,6 @@ from crm_tui.services.views import LeadRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
-
-if TYPE_CHECKING:
-    pass
 
 STATUS_FILTERS: tuple[str | None, ...] = (
     None,

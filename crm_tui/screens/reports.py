@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,9 +31,6 @@ from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
-
-if TYPE_CHECKING:
-    pass
 
 TITLES = {name: f"reports.title.{name}" for name in reports.REPORTS}
 """Each report's i18n key (``Funnel``, ``Sources``, …)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,9 +18,6 @@ from crm_tui.services import scripts
 from crm_tui.services.scripts import ScriptInfo, ScriptStats
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
-
-if TYPE_CHECKING:
-    pass
 
 
 def _percent(rate: float | None) -> str:

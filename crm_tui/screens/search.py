@@ -6,8 +6,6 @@ cancels the older one's display, so the list always matches what is in the box.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,9 +17,6 @@ from textual.widgets.option_list import Option
 from crm_tui.services import search as search_service
 from crm_tui.services.views import SearchHit
 from crm_tui.widgets.app_bound import AppBound
-
-if TYPE_CHECKING:
-    pass
 
 LIMIT = 30
 

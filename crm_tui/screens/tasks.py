@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,9 +25,6 @@ from crm_tui.services.views import TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.text import clip
-
-if TYPE_CHECKING:
-    pass
 
 REFRESH_SECONDS = 10.0
 

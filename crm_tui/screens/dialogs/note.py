@@ -7,7 +7,7 @@ the field it is about and nothing is written until the whole form is valid.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,9 +20,6 @@ from crm_tui.services import interactions
 from crm_tui.services.errors import CrmError, InvalidInput
 from crm_tui.services.views import InteractionRow, SearchHit
 from crm_tui.widgets.app_bound import AppBound
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 R = TypeVar("R")
