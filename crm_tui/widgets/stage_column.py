@@ -193,8 +193,8 @@ class StageColumn(AppBound, Vertical):
             return None
         return self.deals[index]
 
-    def take(self, deal_id: int) -> int | None:
-        """Remove a deal that left the stage; returns where it was."""
+    def take(self, deal_id: int) -> None:
+        """Remove a deal that left the stage; the cursor stays at its place."""
         for index, deal in enumerate(self.deals):
             if deal.id == deal_id:
                 del self.deals[index]
@@ -202,8 +202,7 @@ class StageColumn(AppBound, Vertical):
                 self.cards.remove_at(index, self.count)
                 self.totals[deal.currency] = self.totals.get(deal.currency, 0) - deal.amount
                 self.refresh_header()
-                return index
-        return None
+                return
 
     def put(self, deal: DealRow, now: datetime) -> None:
         """A deal arrived: on top of the column, highlighted."""
