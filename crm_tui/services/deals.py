@@ -19,8 +19,14 @@ from crm_tui.services.views import DealRow, StageColumn, StageView
 PAGE_SIZE = 50
 
 
-def _get(deal_id: int) -> Deal:
-    deal = Deal.get_or_none(Deal.id == deal_id)
+def _get(deal_id: int, *, lock: bool = False) -> Deal:
+    """The deal, or NotFound. ``lock=True`` (inside a transaction) takes the row lock on PostgreSQL before
+    a rule reads it, so two changes of one deal at once run one after the other and the second sees the
+    first's result; SQLite's transactions already take the write lock when they begin."""
+    query = Deal.select().where(Deal.id == deal_id)
+    if lock and is_postgres():
+        query = query.for_update()
+    deal = query.get_or_none()
     if deal is None:
         raise NotFound(f"No deal #{deal_id}")
     return deal
@@ -195,7 +201,7 @@ def update_amount(
     if amount < 0:
         raise InvalidInput("Amount cannot be negative", {"amount": "negative"})
     with database.atomic():
-        deal = _get(deal_id)
+        deal = _get(deal_id, lock=True)
         deal.amount = amount
         if currency:
             deal.currency = currency.upper()
@@ -229,7 +235,7 @@ def move(deal_id: int, to: str | int, *, by: int | None, now: datetime, reason: 
     loss without a reason.
     """
     with database.atomic():
-        deal = _get(deal_id)
+        deal = _get(deal_id, lock=True)
         all_stages = pipelines.stages(deal.pipeline_id)
         by_id = {s.id: s for s in all_stages}
         current = by_id[deal.stage_id]
@@ -271,7 +277,7 @@ def record_move(deal_id: int, from_stage: int | None, to_stage: int, *, by: int 
     (NULL when it is the latest, which is the normal case; a move recorded with an earlier time lands in
     the middle). Call it in the transaction that moves the deal.
     """
-    if is_postgres():  # two moves of one deal at once: the second waits and then sees the first's row
+    if is_postgres():  # the caller's rule has locked the deal already; a caller that has not, waits here
         database.execute_sql("SELECT id FROM deal WHERE id = %s FOR UPDATE", (deal_id,))
     previous = (
         StageHistory.select(StageHistory.id, StageHistory.left_at)
@@ -300,7 +306,12 @@ def step(
     deal_id: int, direction: int, *, by: int | None, now: datetime, reason: str | None = None
 ) -> DealRow:
     """One stage forward (+1) or back (-1). Forward from the last open stage means Won."""
-    deal = _get(deal_id)
+    with database.atomic():
+        return _step(deal_id, direction, by=by, now=now, reason=reason)
+
+
+def _step(deal_id: int, direction: int, *, by: int | None, now: datetime, reason: str | None) -> DealRow:
+    deal = _get(deal_id, lock=True)
     all_stages = pipelines.stages(deal.pipeline_id)
     current = next(s for s in all_stages if s.id == deal.stage_id)
     if current.kind != "open":
@@ -320,7 +331,7 @@ def step(
 def sign_acts(deal_id: int, *, by: int | None, now: datetime) -> DealRow:
     """Record that the acceptance acts are signed: the condition for winning the deal."""
     with database.atomic():
-        deal = _get(deal_id)
+        deal = _get(deal_id, lock=True)
         stage = Stage.get_by_id(deal.stage_id)
         if stage.kind != "open":
             raise RuleViolation(f"Deal #{deal_id} is already {stage.kind}")
@@ -343,19 +354,21 @@ def sign_acts(deal_id: int, *, by: int | None, now: datetime) -> DealRow:
 
 
 def win(deal_id: int, *, by: int | None, now: datetime) -> DealRow:
-    deal = _get(deal_id)
-    won = next((s for s in pipelines.stages(deal.pipeline_id) if s.kind == "won"), None)
-    if won is None:
-        raise RuleViolation("The pipeline has no Won stage")
-    return move(deal_id, won.id, by=by, now=now)
+    with database.atomic():
+        deal = _get(deal_id, lock=True)
+        won = next((s for s in pipelines.stages(deal.pipeline_id) if s.kind == "won"), None)
+        if won is None:
+            raise RuleViolation("The pipeline has no Won stage")
+        return move(deal_id, won.id, by=by, now=now)
 
 
 def lose(deal_id: int, reason: str | None, *, by: int | None, now: datetime) -> DealRow:
-    deal = _get(deal_id)
-    lost = next((s for s in pipelines.stages(deal.pipeline_id) if s.kind == "lost"), None)
-    if lost is None:
-        raise RuleViolation("The pipeline has no Lost stage")
-    return move(deal_id, lost.id, by=by, now=now, reason=reason)
+    with database.atomic():
+        deal = _get(deal_id, lock=True)
+        lost = next((s for s in pipelines.stages(deal.pipeline_id) if s.kind == "lost"), None)
+        if lost is None:
+            raise RuleViolation("The pipeline has no Lost stage")
+        return move(deal_id, lost.id, by=by, now=now, reason=reason)
 
 
 def history(deal_id: int) -> list[tuple[str | None, str, str | None, datetime]]:
