@@ -31,7 +31,11 @@ def remind(
         str | None, typer.Option("--every", help="Save how often overdue tasks are reminded (30m, 1h).")
     ] = None,
     desktop: Annotated[
-        bool, typer.Option("--desktop/--no-desktop", help="Send desktop notifications (plyer, D-Bus).")
+        bool,
+        typer.Option(
+            "--desktop/--no-desktop",
+            help="Show them on the desktop (Linux: the D-Bus session bus; macOS, Windows: plyer).",
+        ),
     ] = True,
     db: DbOpt = None,
     user: UserOpt = None,
