@@ -92,10 +92,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "palette.search": "leads, contacts, companies, deals",
         "palette.new-lead-key": "n in the inbox",
         "palette.help": "keys of this screen",
-        "reminders.no-desktop": "No desktop notifications here ({why}); reminders show in the app.",
         "reminders.overdue": "{n} overdue",
-        "reminders.shown.one": "1 reminder",
-        "reminders.shown.many": "{n} reminders",
+        "reminders.scope.mine": "mine",
+        "reminders.scope.all": "all",
+        "reminders.overdue-tasks.one": "{n} overdue task",
+        "reminders.overdue-tasks.other": "{n} overdue tasks",
+        "reminders.due-tasks.one": "{n} task due now",
+        "reminders.due-tasks.other": "{n} tasks due now",
+        "reminders.more": "+{n}",
+        "reminders.press": "press 4",
+        "reminders.no-desktop": "Not on the desktop: {why}.",
+        "reminders.no-desktop.no-bus": "no D-Bus session bus",
+        "reminders.no-desktop.bus-down": "the D-Bus session bus does not answer",
+        "reminders.no-desktop.no-server": "no notification service",
+        "reminders.no-desktop.server-failed": "the notification service failed",
         "reason.disqualify-why": "Why disqualify “{name}”?",
         "reason.duplicate-of": "Duplicate of {kind} #{id} {label}",
         "confirm.yes": "Yes",
@@ -633,12 +643,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "palette.search": "лиды, контакты, компании, сделки",
         "palette.new-lead-key": "n во входящих",
         "palette.help": "клавиши этого экрана",
-        "reminders.no-desktop": (
-            "Уведомлений рабочего стола здесь нет ({why}); напоминания показываются в приложении."
-        ),
         "reminders.overdue": "просрочено: {n}",
-        "reminders.shown.one": "напоминаний: 1",
-        "reminders.shown.many": "напоминаний: {n}",
+        "reminders.scope.mine": "мои",
+        "reminders.scope.all": "все",
+        "reminders.overdue-tasks.one": "{n} просроченная задача",
+        "reminders.overdue-tasks.few": "{n} просроченные задачи",
+        "reminders.overdue-tasks.many": "{n} просроченных задач",
+        "reminders.due-tasks.one": "Пора: {n} задача",
+        "reminders.due-tasks.few": "Пора: {n} задачи",
+        "reminders.due-tasks.many": "Пора: {n} задач",
+        "reminders.more": "ещё {n}",
+        "reminders.press": "нажмите 4",
+        "reminders.no-desktop": "На рабочий стол не выводятся: {why}.",
+        "reminders.no-desktop.no-bus": "нет шины D-Bus",
+        "reminders.no-desktop.bus-down": "шина D-Bus не отвечает",
+        "reminders.no-desktop.no-server": "нет службы уведомлений",
+        "reminders.no-desktop.server-failed": "служба уведомлений не сработала",
         "reason.disqualify-why": "Почему лид «{name}» закрывается?",
         "reason.duplicate-of": "Дубль: {kind} #{id} {label}",
         "confirm.yes": "Да",
@@ -1191,6 +1211,31 @@ def pick_lang(value: str | None = None) -> str:
 
 def t(key: str, lang: str = "en") -> str:
     return STRINGS.get(lang, {}).get(key) or STRINGS["en"].get(key) or key
+
+
+def plural_category(n: int, lang: str = "en") -> str:
+    """The CLDR plural category of a whole number: English ``one``/``other``; Russian ``one`` (1, 21,
+    101), ``few`` (2-4, 22-24, but not 12-14) and ``many`` (0, 5-20, 25-30, 11-14, 111...)."""
+    n = abs(n)
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    return "one" if n == 1 else "other"
+
+
+def tn(key: str, n: int, lang: str = "en") -> str:
+    """A count said with its noun in the right form: ``tn("reminders.overdue-tasks", 2, "ru")`` ->
+    ``"2 просроченные задачи"``. Looks up ``key.<category>`` (then ``key.other``, ``key.many``) and fills
+    in ``{n}``."""
+    category = plural_category(n, lang)
+    for form in (category, "other", "many"):
+        text = STRINGS.get(lang, {}).get(f"{key}.{form}")
+        if text:
+            return text.format(n=n)
+    return t(f"{key}.{'one' if n == 1 else 'other'}", "en").format(n=n)
 
 
 def status_name(status: str, lang: str = "en") -> str:

@@ -45,7 +45,13 @@ class Notifier(Protocol):
 
 
 class Unavailable(Exception):
-    """Why the desktop did not take a notification, worded for people."""
+    """Why the desktop did not take a notification, worded for people (English, one line), and ``code``
+    for faces that say it in another language: ``no-bus``, ``bus-down`` (an address that leads nowhere,
+    a bus that does not answer), ``no-server`` (nobody owns the name) or ``server-failed``."""
+
+    def __init__(self, why: str, code: str) -> None:
+        super().__init__(why)
+        self.code = code
 
 
 # --- the D-Bus session bus, every step bounded ------------------------------------------------------
@@ -69,7 +75,7 @@ class SessionBus:
         try:
             path = next(get_connectable_addresses(address))
         except (RuntimeError, ValueError, StopIteration) as error:
-            raise Unavailable(f"the D-Bus session bus address is not usable ({error})") from error
+            raise Unavailable(f"the D-Bus session bus address is not usable ({error})", "bus-down") from error
         self.sock = socket.socket(socket.AF_UNIX)
         try:
             self._within(self.sock.connect, path)
@@ -130,7 +136,7 @@ class SessionBus:
 def _session_address() -> str:
     address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
     if not address:
-        raise Unavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+        raise Unavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)", "no-bus")
     return address
 
 
@@ -141,11 +147,10 @@ def _open_bus(timeout: float) -> SessionBus:
     except Unavailable:
         raise
     except TimeoutError as error:
-        raise Unavailable(f"the D-Bus session bus did not answer within {timeout:g} s") from error
+        raise Unavailable(f"the D-Bus session bus did not answer within {timeout:g} s", "bus-down") from error
     except Exception as error:  # noqa: BLE001 - refused, missing socket, failed authentication...
-        raise Unavailable(
-            f"the D-Bus session bus cannot be reached ({type(error).__name__}: {error})"
-        ) from error
+        why = f"the D-Bus session bus cannot be reached ({type(error).__name__}: {error})"
+        raise Unavailable(why, "bus-down") from error
 
 
 def _server_present(bus: SessionBus) -> None:
@@ -153,7 +158,7 @@ def _server_present(bus: SessionBus) -> None:
 
     (owned,) = bus.call(message_bus.NameHasOwner(NOTIFICATIONS_NAME))
     if not owned:
-        raise Unavailable("no desktop notification service on the D-Bus session bus")
+        raise Unavailable("no desktop notification service on the D-Bus session bus", "no-server")
 
 
 def probe_session_bus(timeout: float = PROBE_TIMEOUT) -> str | None:
@@ -182,11 +187,11 @@ def send_over_dbus(title: str, body: str, *, app_name: str = APP_NAME, timeout: 
     from jeepney.wrappers import DBusErrorResponse
 
     started = time.monotonic()
-    step = "the D-Bus session bus"
+    step, code = "the D-Bus session bus", "bus-down"
     try:
         with _open_bus(timeout) as bus:
             _server_present(bus)
-            step = "the desktop notification service"
+            step, code = "the desktop notification service", "server-failed"
             server = DBusAddress(
                 NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_NAME, interface=NOTIFICATIONS_NAME
             )
@@ -205,12 +210,12 @@ def send_over_dbus(title: str, body: str, *, app_name: str = APP_NAME, timeout: 
     except Unavailable:
         raise
     except TimeoutError as error:
-        raise Unavailable(f"{step} did not answer within {timeout:g} s") from error
+        raise Unavailable(f"{step} did not answer within {timeout:g} s", code) from error
     except DBusErrorResponse as error:
-        raise Unavailable(f"{step} refused the notification ({error.name})") from error
+        raise Unavailable(f"{step} refused the notification ({error.name})", code) from error
     except Exception as error:  # noqa: BLE001 - a broken connection, a malformed reply...
-        elapsed = time.monotonic() - started
-        raise Unavailable(f"{step} failed after {elapsed:.1f} s ({type(error).__name__}: {error})") from error
+        why = f"{step} failed after {time.monotonic() - started:.1f} s ({type(error).__name__}: {error})"
+        raise Unavailable(why, code) from error
     return int(notification_id)
 
 
@@ -241,10 +246,11 @@ def send_with_plyer(title: str, body: str, *, app_name: str = APP_NAME, timeout:
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        raise Unavailable(f"the desktop notification did not return within {timeout:g} s")
+        raise Unavailable(f"the desktop notification did not return within {timeout:g} s", "server-failed")
     if failure:
         error = failure[0]
-        raise Unavailable(f"desktop notification failed ({type(error).__name__}: {error})") from error
+        why = f"desktop notification failed ({type(error).__name__}: {error})"
+        raise Unavailable(why, "server-failed") from error
 
 
 def uses_dbus(platform: str = sys.platform) -> bool:
@@ -265,6 +271,8 @@ class DesktopNotifier:
     retry_after: float = RETRY_AFTER
     platform: str = sys.platform
     unavailable: str | None = field(default=None, init=False)
+    unavailable_code: str | None = field(default=None, init=False)
+    """:class:`Unavailable`'s ``code`` for ``unavailable``."""
     _retry_at: float = field(default=0.0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -278,18 +286,18 @@ class DesktopNotifier:
             else:
                 send_with_plyer(title, body, app_name=self.app_name, timeout=self.timeout)
         except Unavailable as why:
-            self._failed(str(why))
+            self._failed(str(why), why.code)
             return False
         except Exception as error:  # noqa: BLE001 - never a traceback for a notification
-            self._failed(f"desktop notification failed ({type(error).__name__}: {error})")
+            self._failed(f"desktop notification failed ({type(error).__name__}: {error})", "server-failed")
             return False
         with self._lock:
-            self.unavailable = None
+            self.unavailable = self.unavailable_code = None
         return True
 
-    def _failed(self, why: str) -> None:
+    def _failed(self, why: str, code: str) -> None:
         with self._lock:
-            self.unavailable = why
+            self.unavailable, self.unavailable_code = why, code
             self._retry_at = time.monotonic() + self.retry_after
 
 

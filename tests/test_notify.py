@@ -48,6 +48,7 @@ def test_no_session_bus_says_so() -> None:
     notifier = DesktopNotifier()
     assert notifier.notify("t", "b") is False
     assert notifier.unavailable == "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+    assert notifier.unavailable_code == "no-bus"
     assert probe_session_bus() == notifier.unavailable
 
 
@@ -59,6 +60,7 @@ def test_a_bus_nobody_serves_notifications_on_says_so(
         notifier = DesktopNotifier()
         assert notifier.notify("t", "b") is False
     assert notifier.unavailable == "no desktop notification service on the D-Bus session bus"
+    assert notifier.unavailable_code == "no-server"
 
 
 def test_a_server_that_never_answers_is_given_up_on_after_the_timeout(
@@ -70,6 +72,7 @@ def test_a_server_that_never_answers_is_given_up_on_after_the_timeout(
         notifier = DesktopNotifier(timeout=0.5)
         assert notifier.notify("t", "b") is False  # ...and never answers
     assert notifier.unavailable == "the desktop notification service did not answer within 0.5 s"
+    assert notifier.unavailable_code == "server-failed"
 
 
 @pytest.fixture
@@ -92,6 +95,7 @@ def test_a_bus_that_never_answers_is_given_up_on_after_the_timeout(
     notifier = DesktopNotifier(timeout=0.5)
     assert notifier.notify("t", "b") is False
     assert notifier.unavailable == "the D-Bus session bus did not answer within 0.5 s"
+    assert notifier.unavailable_code == "bus-down"
 
 
 @pytest.mark.parametrize(
@@ -122,7 +126,8 @@ def test_after_a_failure_the_desktop_is_left_alone_for_a_while_then_tried_again(
         assert eager.notify("second", "b") is True
         received = bus.received()
     assert [r["summary"] for r in received] == ["second"]
-    assert eager.unavailable is None and patient.unavailable is not None
+    assert eager.unavailable is None and eager.unavailable_code is None
+    assert patient.unavailable is not None
 
 
 def test_linux_and_the_bsds_use_dbus_macos_and_windows_plyer() -> None:

@@ -71,6 +71,8 @@ class Sent:
     assignee_login: str | None
     due_at: datetime
     overdue: bool
+    task_title: str = ""
+    """The task as the desk says it (``Call Иван Смирнов``), without the heading around it."""
 
 
 def new_token() -> str:
@@ -297,7 +299,10 @@ def send_due(
         channel = "desktop" if notifier.notify(title, body) else fallback
         if mark_delivered(claim, channel, now=now):
             r = claim.reminder
-            sent.append(Sent(r.task_id, r.slot, title, body, channel, r.assignee_login, r.due_at, r.overdue))
+            what = task_title(r.title, r.kind, lang, r.linked_label)
+            sent.append(
+                Sent(r.task_id, r.slot, title, body, channel, r.assignee_login, r.due_at, r.overdue, what)
+            )
     return sent
 
 
