@@ -2,11 +2,12 @@
 the header.
 
 ``app.py`` calls :func:`start_reminders` once on mount. The rule lives in ``services/reminders.py``; the
-desktop notification (``crm_tui.notify``) is tried for each reminder, and the app shows what came due in
-one toast however many there are (``3 overdue tasks`` / ``Call Иван, Call Ольга, +1 · press 4``), so the
-work area stays readable. Where the desktop cannot take them, the first such toast says why in one line
-and the bell rings. The header counts the overdue tasks of the task queue's scope (``3 overdue · mine``,
-``· all`` once the queue shows everyone's). Nothing here blocks the UI loop.
+desktop notification (``crm_tui.notify``) is tried for what came due, and the app shows it in one toast
+however many there are (``3 overdue tasks · press 4`` / ``Call Иван, Call Ольга, +1``; worded by
+``services/reminder_digest.py``), so the work area stays readable. Where the desktop cannot take
+them, the first such toast says why in one line and the bell rings. The header counts the overdue tasks
+of the task queue's scope (``3 overdue · mine``, ``· all`` once the queue shows everyone's). Nothing
+here blocks the UI loop.
 """
 
 from __future__ import annotations
@@ -14,83 +15,22 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from textual.app import App
 from textual.screen import Screen
 
 from crm_tui.data.db import database
-from crm_tui.i18n import t, tn
+from crm_tui.i18n import t
 from crm_tui.notify import DesktopNotifier, Notifier
 from crm_tui.services import reminders
+from crm_tui.services.reminder_digest import is_late, toast_text
 from crm_tui.services.reminders import Sent
 
 CHECK_SECONDS = 20.0
 TOAST_SECONDS = 10.0
-TITLES_SHOWN = 2
-"""Tasks named in a toast of several; the others are counted (``+3``)."""
-TITLE_WIDTH = 28
-"""The most a task's title takes in a toast of several."""
-NAMES_WIDTH = 50
-"""The names of a toast of several, with their ``+3``, fit on one line of a toast at 80 columns."""
-LATE_AFTER = timedelta(minutes=1)
 TASKS_MODE = "tasks"
-
-
-def shorten(text: str, width: int = TITLE_WIDTH) -> str:
-    """``text`` in at most ``width`` characters, cut at a word where one ends late enough."""
-    if len(text) <= width:
-        return text
-    cut = text[: width - 1]
-    space = cut.rfind(" ")
-    if space >= width // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,:;-—") + "…"
-
-
-def names(sent: list[Sent], lang: str) -> str:
-    """The longest due first, as many as fit (at most :data:`TITLES_SHOWN`), the rest counted."""
-    oldest_first = sorted(sent, key=lambda item: (item.due_at, item.task_id))
-    more = t("reminders.more", lang)
-    said: list[str] = []
-    room = NAMES_WIDTH - len(more.format(n=len(sent))) - 2
-    for item in oldest_first[:TITLES_SHOWN]:
-        comma = 2 if said else 0
-        width = min(TITLE_WIDTH, room - comma)
-        if said and width < 12:  # the first is always named, however cut
-            break
-        said.append(shorten(item.task_title or item.title, width))
-        room -= len(said[-1]) + comma
-    if len(sent) > len(said):
-        said.append(more.format(n=len(sent) - len(said)))
-    return ", ".join(said)
-
-
-def toast_text(
-    sent: list[Sent], now: datetime, lang: str, *, hint: bool = True, me: str | None = None
-) -> tuple[str, str]:
-    """Title and body of the one toast for the reminders of one check.
-
-    One reminder keeps its own heading and body (``Overdue (2 h): Call Иван`` / ``lead: Иван · due …``);
-    several are counted by kind in the title (``2 tasks due now · 3 overdue tasks``, with the language's
-    plural forms) and the longest due named in the body (``Call Иван, Call Ольга, +3``). ``hint`` ends
-    the title with ``press 4`` (not said on the task queue itself); ``for <me>`` goes without saying."""
-    press = [t("reminders.press", lang)] if hint else []
-    if len(sent) == 1:
-        (item,) = sent
-        body = item.body
-        for_me = " · " + t("reminder.for", lang).format(login=me)
-        if me and item.assignee_login == me and body.endswith(for_me):
-            body = body[: -len(for_me)]
-        return " · ".join([item.title, *press]), body
-    late = sum(1 for item in sent if item.overdue or item.due_at < now - LATE_AFTER)
-    counts = []
-    if len(sent) - late:
-        counts.append(tn("reminders.due-tasks", len(sent) - late, lang))
-    if late:
-        counts.append(tn("reminders.overdue-tasks", late, lang))
-    return " · ".join([*counts, *press]), names(sent, lang)
 
 
 def header_text(overdue: int, everyone: bool, lang: str) -> str:
@@ -190,7 +130,7 @@ class ReminderLoop:
             body += "\n" + t("reminders.no-desktop", lang).format(why=why)
             why_in_english = getattr(self.notifier, "unavailable", code)
             self.app.log.warning(f"reminders: no desktop notifications: {why_in_english}")
-        late = any(item.overdue or item.due_at < now - LATE_AFTER for item in sent)
+        late = any(is_late(item, now) for item in sent)
         self.app.notify(
             body, title=title, severity="warning" if late else "information", timeout=TOAST_SECONDS
         )
