@@ -195,8 +195,10 @@ def send_over_dbus(title: str, body: str, *, app_name: str = APP_NAME, timeout: 
             server = DBusAddress(
                 NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_NAME, interface=NOTIFICATIONS_NAME
             )
-            capabilities = _no_auto_start(new_method_call(server, "GetCapabilities"), MessageFlag)
-            (caps,) = bus.call(capabilities)
+            try:
+                (caps,) = bus.call(_no_auto_start(new_method_call(server, "GetCapabilities"), MessageFlag))
+            except DBusErrorResponse:  # a server without it: plain text is safe everywhere
+                caps = []
             if "body-markup" in caps:
                 body = _escape_markup(body)
             hints = {"urgency": ("y", URGENCY_NORMAL), "category": ("s", "x-crm-tui.reminder")}

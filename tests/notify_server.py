@@ -2,8 +2,8 @@
 
 It owns ``org.freedesktop.Notifications`` on the session bus named by ``DBUS_SESSION_BUS_ADDRESS`` and
 appends one JSON line ``{"app", "summary", "body"}`` to RECORD_FILE for every ``Notify`` call it answers.
-MODE ``markup`` announces the ``body-markup`` capability (as GNOME and KDE do); MODE ``silent`` owns the
-name and never answers anything (a desktop that hangs).
+MODE ``markup`` announces the ``body-markup`` capability (as GNOME and KDE do); MODE ``bare`` knows only
+``Notify``; MODE ``silent`` owns the name and never answers anything (a desktop that hangs).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def serve(record_path: str, mode: str = "") -> None:
                 out.write("\n")
             next_id += 1
             conn.send(new_method_return(msg, "u", (next_id,)))
+        elif member == "GetCapabilities" and mode == "bare":
+            conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
         elif member == "GetCapabilities":
             capabilities = ["body", "body-markup"] if mode == "markup" else ["body"]
             conn.send(new_method_return(msg, "as", (capabilities,)))

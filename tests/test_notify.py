@@ -44,6 +44,16 @@ def test_a_server_reading_markup_gets_the_body_escaped(
     assert received["body"] == "contact: Smith &amp; Sons &lt;ООО&gt;"
 
 
+def test_a_server_that_knows_only_notify_gets_it_in_plain_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with private_session_bus(tmp_path, mode="bare") as bus:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+        assert DesktopNotifier().notify("Call R&D", "Smith & Sons") is True
+        (received,) = bus.received()
+    assert (received["summary"], received["body"]) == ("Call R&D", "Smith & Sons")
+
+
 def test_no_session_bus_says_so() -> None:
     notifier = DesktopNotifier()
     assert notifier.notify("t", "b") is False

@@ -75,7 +75,7 @@ class ReminderLoop:
         return bool(getattr(queue, "everyone", False))
 
     def _mode_changed(self, mode: str) -> None:
-        if mode == TASKS_MODE and self.queue is None:
+        if mode == TASKS_MODE and self.queue is None and hasattr(self.app.screen_stack[0], "everyone"):
             self.follow(self.app.screen_stack[0])
 
     def follow(self, queue: Screen[Any]) -> None:
