@@ -53,7 +53,7 @@ class ReminderLoop:
     shown: int = 0
     """Reminders shown since the app started."""
     toasts: int = 0
-    """Toasts those took (one per check at most)."""
+    """Toasts they were shown in (one per check at most)."""
     overdue: dict[bool, int] = field(default_factory=lambda: {False: 0, True: 0})
     """Overdue tasks: the user's (``False``) and everyone's (``True``), as last counted."""
     said_no_desktop: bool = False
