@@ -76,12 +76,14 @@ SEARCH_ENGINES = {
 
 class FormRevoked(RuleViolation):
     title = "Form revoked"
+    code = "form.revoked"
 
 
 class OriginRefused(RuleViolation):
     """A browser on a site the form does not list tried to post to it."""
 
     title = "Site not allowed"
+    code = "form.origin_refused"
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ def active_form(key: str) -> FormView:
     """The form a post names by key; refused when unknown or revoked."""
     found = _views(_select().where(IntakeForm.key == (key or "").strip()))
     if not found:
-        raise NotFound("Unknown form key")
+        raise NotFound("Unknown form key", code="form.unknown")
     if found[0].revoked_at is not None:
         raise FormRevoked("This form no longer accepts requests")
     return found[0]
