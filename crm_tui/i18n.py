@@ -1189,6 +1189,7 @@ ERRORS: dict[str, dict[str, str]] = {
     "en": {
         "page.check_form": "Please check the form",
         "page.back": "Back to the form",
+        "page.fix_fields": "Please correct:",
         "error": "The form could not be sent",
         "phone.required": "Phone is required",
         "phone.not_a_number": "Not a phone number: {text!r}",
@@ -1224,6 +1225,7 @@ ERRORS: dict[str, dict[str, str]] = {
     "ru": {
         "page.check_form": "Проверьте форму",
         "page.back": "Вернуться к форме",
+        "page.fix_fields": "Исправьте, пожалуйста:",
         "error": "Не получилось отправить форму",
         "phone.required": "Укажите телефон",
         "phone.not_a_number": "Это не похоже на номер телефона: «{text}»",

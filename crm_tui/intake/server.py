@@ -864,6 +864,7 @@ def _failure(
         page_body += f"\n<p>{html.escape(sentences[0])}</p>"
         items = ""
     else:
+        page_body += f"\n<p>{html.escape(error_text('page.fix_fields', {}, lang))}</p>"
         items = "".join(f"<li>{html.escape(text)}</li>" for text in sentences)
     if items:
         page_body += f"\n<ul>{items}</ul>"
