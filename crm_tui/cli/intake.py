@@ -150,6 +150,7 @@ def serve(
             "--trusted-proxy",
             "--trust-proxy",
             envvar="CRM_INTAKE_TRUSTED_PROXIES",
+            metavar="ADDR",
             help="A proxy (IP or network) whose X-Forwarded-For names the visitor; repeat for more."
             " Default: none, the connection's address is the visitor's.",
         ),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import typer.testing
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from crm_tui.cli import app
 from tests.conftest import Desk
@@ -20,7 +21,7 @@ from tests.reliability.hostile import DUE, HOSTILE, NUMBERS, TEXT, row_counts
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "crm_tui" / "scripts" / "first-call-en.yaml").read_text(encoding="utf-8")
 
-Run = Callable[..., None]
+Run = Callable[..., Result]
 MAYBE = st.none() | TEXT
 
 
@@ -39,7 +40,7 @@ def run(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Run:
     path = desk.db_path
     runner.invoke(app, ["script", "list", "--db", str(path)])  # the shipped scripts are installed once
 
-    def invoke(command: Sequence[str], options: Sequence[str] = (), positional: Sequence[str] = ()) -> None:
+    def invoke(command: Sequence[str], options: Sequence[str] = (), positional: Sequence[str] = ()) -> Result:
         before = row_counts(path)
         result = runner.invoke(app, [*command, "--db", str(path), *options, "--", *positional])
         if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -50,6 +51,7 @@ def run(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Run:
             lines = result.stderr.splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
             assert row_counts(path) == before, "a refused command wrote"
+        return result
 
     return invoke
 
@@ -77,7 +79,11 @@ def test_lead_add(
     source: str | None,
 ) -> None:
     options = [f"--name={name}", f"--phone={phone}", *opt("--email", email), *opt("--company", company)]
-    run(["lead", "add"], [*options, *opt("--comment", comment), *opt("--source", source)])
+    result = run(["lead", "add"], [*options, *opt("--comment", comment), *opt("--source", source), "--json"])
+    if result.exit_code == 0:  # stored as typed: never cut, never quietly cleaned
+        lead = json.loads(result.stdout)["lead"]
+        assert lead["name"] == name.strip()
+        assert lead["company_name"] == (company or "").strip()
 
 
 @HOSTILE
