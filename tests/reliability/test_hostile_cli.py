@@ -171,3 +171,19 @@ def test_script_import(run: Run, tmp_path: Path, data: st.DataObject, how: str) 
     else:
         path.write_bytes(data.draw(st.binary(max_size=400)))
     run(["script", "import"], [], [str(path)])
+
+
+@HOSTILE
+@given(
+    lead=NUMBERS,
+    duration=st.integers(-5, 90000) | st.integers(-(2**64), 2**64),
+    summary=TEXT,
+    outcome=TEXT,
+    subject=TEXT,
+    direction=st.sampled_from(["in", "out"]) | TEXT,
+)
+def test_log_call(
+    run: Run, lead: str, duration: int, summary: str, outcome: str, subject: str, direction: str
+) -> None:
+    options = [f"--lead={lead}", f"--duration={duration}", f"--summary={summary}", f"--outcome={outcome}"]
+    run(["log", "call"], [*options, f"--subject={subject}", f"--direction={direction}"])
