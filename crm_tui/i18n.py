@@ -1205,6 +1205,116 @@ STATUS_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+# Refusals said in the visitor's language, by the error's code; ``{name}`` is filled from its params
+# (``{label}`` with the field's name in that language, from FIELD_LABELS). Used by the web intake's pages.
+ERRORS: dict[str, dict[str, str]] = {
+    "en": {
+        "page.check_form": "Please check the form",
+        "page.back": "Back to the form",
+        "page.fix_fields": "Please correct:",
+        "error": "The form could not be sent",
+        "phone.required": "Phone is required",
+        "phone.not_a_number": "Not a phone number: {text!r}",
+        "phone.invalid": "Not a valid phone number: {text!r}",
+        "email.invalid": "Not a valid e-mail: {text!r}",
+        "text.required": "{label} is required",
+        "text.too_long": "{label} is {length} characters; at most {max}",
+        "text.control": "{label} contains a control character ({char}) at character {position}",
+        "text.bidi": "{label} contains a text direction control ({char}) at character {position}",
+        "text.encoding": "{label} is not valid text (a stray byte, {char}, at character {position})",
+        "not_found": "This form does not exist: the link is old or mistyped",
+        "form.unknown": "This form does not exist: the link is old or mistyped",
+        "form.revoked": "This form no longer accepts requests",
+        "form.origin_refused": "This site may not post to this form",
+        "request.rate_limited": "Too many requests; try again later",
+        "request.content_type": "Send the form as a form (urlencoded or multipart) or as JSON",
+        "request.too_large": "The form is too large (limit {limit_kib} KiB)",
+        "request.too_many_fields": "Too many fields",
+        "request.bad_length": "Bad Content-Length",
+        "request.ended_early": "The request ended early",
+        "request.timeout": "The form took too long to arrive",
+        "request.charset": "Unknown charset {charset!r}; send UTF-8",
+        "request.not_utf8": "The form is not valid UTF-8 text",
+        "request.bad_json": "The body is not valid JSON",
+        "request.too_deep": "The JSON is nested too deeply (at most {max} levels)",
+        "request.surrogate": "The JSON holds a lone surrogate, which is not text",
+        "request.not_object": "Send a JSON object of fields",
+        "request.nested": "Field values must be text",
+        "request.malformed": "The form is malformed",
+        "request.busy": "The desk is busy; please try again",
+        "request.unavailable": "The desk is unavailable; please try again",
+    },
+    "ru": {
+        "page.check_form": "Проверьте форму",
+        "page.back": "Вернуться к форме",
+        "page.fix_fields": "Исправьте, пожалуйста:",
+        "error": "Не получилось отправить форму",
+        "phone.required": "Укажите телефон",
+        "phone.not_a_number": "Это не похоже на номер телефона: «{text}»",
+        "phone.invalid": "Такого номера телефона не бывает: «{text}»",
+        "email.invalid": "Адрес почты указан с ошибкой: «{text}»",
+        "text.required": "Заполните поле «{label}»",
+        "text.too_long": "В поле «{label}» {length} симв., а можно не больше {max}",
+        "text.control": "В поле «{label}» есть служебный символ ({char}), позиция {position}",
+        "text.bidi": "В поле «{label}» есть символ смены направления текста ({char}), позиция {position}",
+        "text.encoding": "В поле «{label}» есть недопустимый символ, позиция {position}",
+        "not_found": "Такой формы нет: ссылка устарела или в ней опечатка",
+        "form.unknown": "Такой формы нет: ссылка устарела или в ней опечатка",
+        "form.revoked": "Эта форма больше не принимает заявки",
+        "form.origin_refused": "С этого сайта нельзя отправлять эту форму",
+        "request.rate_limited": "Слишком много заявок подряд; попробуйте чуть позже",
+        "request.content_type": "Форму нужно отправить как форму (urlencoded или multipart) или как JSON",
+        "request.too_large": "Форма слишком большая (не больше {limit_kib} КиБ)",
+        "request.too_many_fields": "В форме слишком много полей",
+        "request.bad_length": "Неверный заголовок Content-Length",
+        "request.ended_early": "Заявка пришла не полностью",
+        "request.timeout": "Заявка шла слишком долго",
+        "request.charset": "Неизвестная кодировка «{charset}»; отправьте в UTF-8",
+        "request.not_utf8": "Текст формы не в кодировке UTF-8",
+        "request.bad_json": "Тело запроса — не JSON",
+        "request.too_deep": "В JSON слишком глубокая вложенность (не больше {max} уровней)",
+        "request.surrogate": "В JSON есть одиночный суррогатный символ, это не текст",
+        "request.not_object": "Отправьте поля формы JSON-объектом",
+        "request.nested": "Значения полей должны быть текстом",
+        "request.malformed": "Форма пришла повреждённой",
+        "request.busy": "CRM сейчас занята; попробуйте ещё раз",
+        "request.unavailable": "CRM сейчас недоступна; попробуйте ещё раз",
+    },
+}
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "en": {},
+    "ru": {
+        "name": "Имя",
+        "phone": "Телефон",
+        "email": "E-mail",
+        "company": "Компания",
+        "company_name": "Компания",
+        "comment": "Комментарий",
+        "referrer": "Откуда пришли",
+        "landing_page": "Страница",
+    },
+}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def error_text(code: str, params: dict[str, object], lang: str = "en") -> str:
+    """A refusal in ``lang`` from its code and params (:data:`ERRORS`); an unknown code says only that
+    the form could not be sent, so a page never mixes in another language."""
+    table = ERRORS.get(lang, ERRORS["en"])
+    template = table.get(code) or table["error"]
+    values = _Params(params)
+    field = str(params.get("field", ""))
+    values["label"] = FIELD_LABELS.get(lang, {}).get(field) or str(params.get("label", field))
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return table["error"]
+
+
 def pick_lang(value: str | None = None) -> str:
     """``--lang`` if given, else ``CRM_LANG``, else English; anything unknown falls back to English."""
     wanted = (value or os.environ.get(ENV_LANG) or "en").strip().lower()[:2]
