@@ -234,8 +234,10 @@ def _bad_status(status: str, allowed: Sequence[str]) -> ExportError:
     )
 
 
-def rows(p: Plan, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
-    """The plan's rows in id order, a page at a time (keyset on the id: the same cost at any depth)."""
+def raw_rows(p: Plan, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
+    """The plan's rows in id order as the database driver returns them (SQLite: times as text, booleans
+    as 0/1), a page at a time: keyset on the id, the same cost at any depth. Peewee builds the query
+    but does not convert the values: that cost more than all the rest of a CSV export."""
     selected = [c.expr for c in p.columns if c.expr is not None]
     filled = [i for i, c in enumerate(p.columns) if c.expr is None]
     query = p.model.select(*selected)
@@ -245,7 +247,8 @@ def rows(p: Plan, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
         query = query.where(condition)
     last = 0
     while True:
-        batch = list(query.where(p.model.id > last).order_by(p.model.id).limit(page).tuples())
+        sql, params = query.where(p.model.id > last).order_by(p.model.id).limit(page).sql()
+        batch = database.execute_sql(sql, params).fetchall()
         if not batch:
             return
         last = batch[-1][0]
@@ -258,6 +261,39 @@ def rows(p: Plan, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
                 yield tuple(out)
         else:
             yield from batch
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _to_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _to_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+TYPED = {"datetime": _to_datetime, "date": _to_date, "bool": _to_bool}
+
+
+def rows(p: Plan, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
+    """The plan's rows with Python values: datetimes, dates and booleans on either backend."""
+    convert = [(i, TYPED[c.kind]) for i, c in enumerate(p.columns) if c.kind in TYPED]
+    for raw in raw_rows(p, page):
+        row = list(raw)
+        for i, to in convert:
+            row[i] = to(row[i])
+        yield tuple(row)
 
 
 def _channels(contact_ids: list[int]) -> dict[int, dict[str, list[str]]]:
@@ -294,13 +330,37 @@ def snapshot() -> Iterator[None]:
 
 # -------------------------------------------------------------------------------------- the cells
 def _iso(value: Any) -> str:
-    return value.isoformat() if value is not None else ""
+    """A stored time as ISO text: SQLite's ``2026-03-02 09:00:00`` or PostgreSQL's datetime."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace(" ", "T", 1)
+    return value.isoformat()
+
+
+_OFFSETS: dict[datetime, timedelta] = {}
 
 
 def _local(moment: datetime) -> datetime:
-    from crm_tui.services.clock import to_local
+    """UTC -> local time, the zone's offset looked up once an hour of the data (DST moves on hours)."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    offset = _OFFSETS.get(hour)
+    if offset is None:
+        from crm_tui.services.clock import to_local
 
-    return to_local(moment)
+        offset = _OFFSETS[hour] = to_local(hour) - hour
+    return moment + offset
+
+
+def _ru_datetime(value: Any) -> str:
+    if value is None:
+        return ""
+    d = _local(value)
+    return f"{d.day:02d}.{d.month:02d}.{d.year} {d.hour:02d}:{d.minute:02d}"
+
+
+def _ru_date(value: Any) -> str:
+    return "" if value is None else f"{value.day:02d}.{value.month:02d}.{value.year}"
 
 
 def _roubles(value: Any) -> str:
@@ -313,9 +373,14 @@ def _roubles(value: Any) -> str:
 
 
 def _phone_text(value: Any) -> str:
+    """E.164 as people read it: ``+7 916 123-45-67`` (Russian numbers without a library call)."""
+    if not value:
+        return ""
+    if len(value) == 12 and value.startswith("+7") and value[1:].isdigit():
+        return f"+7 {value[2:5]} {value[5:8]}-{value[8:10]}-{value[10:]}"
     from crm_tui.services.validation import format_phone
 
-    return format_phone(value) if value else ""
+    return format_phone(value)
 
 
 def _safe_text(value: Any) -> str:
@@ -328,6 +393,7 @@ def _safe_text(value: Any) -> str:
 
 
 def csv_cell(kind: str) -> Callable[[Any], Any]:
+    """A raw value (:func:`raw_rows`) as a plain CSV cell."""
     if kind in ("datetime", "date"):
         return _iso
     if kind == "bool":
@@ -339,9 +405,9 @@ def csv_cell(kind: str) -> Callable[[Any], Any]:
 
 def excel_cell(kind: str) -> Callable[[Any], Any]:
     if kind == "datetime":
-        return lambda v: _local(v).strftime("%d.%m.%Y %H:%M") if v is not None else ""
+        return _ru_datetime
     if kind == "date":
-        return lambda v: v.strftime("%d.%m.%Y") if v is not None else ""
+        return _ru_date
     if kind == "money":
         return _roubles
     if kind == "bool":
@@ -367,41 +433,47 @@ def write_csv(p: Plan, out: IO[str], *, excel: bool = False) -> int:
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow([excel_header(c.name, c.kind) for c in p.columns])
         cells = [excel_cell(c.kind) for c in p.columns]
+        source = rows(p)
     else:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([c.name for c in p.columns])
-        cells = [csv_cell(c.kind) for c in p.columns]
-    plain = (
-        all(c.kind in ("id", "int", "text", "phone", "currency", "money") for c in p.columns) and not excel
-    )
-    count = 0
-    if plain:
-        for count, row in enumerate(rows(p), 1):  # noqa: B007 - the count is the result
-            writer.writerow(row)
-        return count
+        # only what needs converting is converted: the rest goes to the writer as the driver gave it
+        cells = [
+            csv_cell(c.kind) if c.kind in ("datetime", "date", "bool", "list") else None for c in p.columns
+        ]
+        source = raw_rows(p)
     writerow = writer.writerow
-    pairs = list(enumerate(cells))
-    for count, row in enumerate(rows(p), 1):  # noqa: B007
-        writerow([cell(row[i]) for i, cell in pairs])
+    convert = [(i, cell) for i, cell in enumerate(cells) if cell is not None]
+    count = 0
+    for count, raw in enumerate(source, 1):  # noqa: B007 - the count is the result
+        row = list(raw)
+        for i, cell in convert:
+            row[i] = cell(row[i])
+        writerow(row)
     return count
 
 
-def _json_value(kind: str, value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value)
-    return value
+def _json_cell(kind: str) -> Callable[[Any], Any] | None:
+    if kind in ("datetime", "date"):
+        return lambda v: None if v is None else _iso(v)
+    if kind == "bool":
+        return _to_bool
+    if kind in ("money", "int", "id"):
+        return lambda v: int(v) if isinstance(v, Decimal) else v
+    return None
 
 
 def write_json(p: Plan, out: IO[str]) -> int:
-    """A JSON array of objects, one per row, written as it is read."""
+    """A JSON array of objects, one per row, written as it is read: times UTC ISO, money minor units."""
     names = [c.name for c in p.columns]
-    kinds = [c.kind for c in p.columns]
+    convert = [(i, cell) for i, c in enumerate(p.columns) if (cell := _json_cell(c.kind)) is not None]
     out.write("[")
     count = 0
-    for count, row in enumerate(rows(p), 1):  # noqa: B007
-        item = {n: _json_value(k, v) for n, k, v in zip(names, kinds, row, strict=True)}
+    for count, raw in enumerate(raw_rows(p), 1):  # noqa: B007
+        row = list(raw)
+        for i, cell in convert:
+            row[i] = cell(row[i])
+        item = dict(zip(names, row, strict=True))
         out.write(("\n  " if count == 1 else ",\n  ") + json.dumps(item, ensure_ascii=False))
     out.write("\n]\n" if count else "]\n")
     return count
