@@ -487,8 +487,10 @@ XLSX_MONEY = {"RUB": '#,##0.00 "â‚½"', "USD": '"$"#,##0.00', "EUR": '#,##0.00 "â
 XLSX_WIDTHS = {"id": 8, "int": 10, "datetime": 17, "date": 12, "money": 16, "phone": 18, "currency": 9}
 
 
-def write_xlsx_sheet(workbook: Any, p: Plan, title: str) -> int:
-    """One sheet of typed cells: ids and counts as numbers, dates as dates, money as roubles."""
+XLSX_MAX_ROWS = 1_048_575  # a sheet's rows in Excel, less the header: more go on to "leads (2)"
+
+
+def _new_sheet(workbook: Any, p: Plan, title: str) -> Any:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -504,10 +506,21 @@ def write_xlsx_sheet(workbook: Any, p: Plan, title: str) -> int:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    return sheet
+
+
+def write_xlsx_sheet(workbook: Any, p: Plan, title: str, *, max_rows: int = XLSX_MAX_ROWS) -> int:
+    """One sheet of typed cells: ids and counts as numbers, dates as dates, money as roubles; text is
+    text even when it starts with ``=`` (a web form's visitor cannot plant a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    sheet = _new_sheet(workbook, p, title)
     currency_at = next((i for i, c in enumerate(p.columns) if c.kind == "currency"), None)
     kinds = [c.kind for c in p.columns]
     count = 0
     for count, row in enumerate(rows(p), 1):  # noqa: B007
+        if count > 1 and (count - 1) % max_rows == 0:
+            sheet = _new_sheet(workbook, p, f"{title} ({(count - 1) // max_rows + 1})")
         line: list[Any] = []
         for kind, value in zip(kinds, row, strict=True):
             if value is None:
@@ -529,8 +542,10 @@ def write_xlsx_sheet(workbook: Any, p: Plan, title: str) -> int:
                 line.append(_phone_text(value))
             elif kind == "list":
                 line.append("; ".join(_phone_text(x) if x.startswith("+") else x for x in value))
-            elif kind == "text":
-                line.append(_safe_text(value))
+            elif kind == "text" and isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                line.append(cell)
             else:
                 line.append(value)
         sheet.append(line)

@@ -319,3 +319,22 @@ def test_export_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         dump["tables"]["lead"]["rows"][0][dump["tables"]["lead"]["columns"].index("created_at")].count(" ")
         == 1
     )
+
+
+def test_xlsx_keeps_a_formula_as_text_and_splits_sheets_at_excels_limit(desk: Desk, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from crm_tui.services import leads
+
+    leads.register(leads.NewLead('=HYPERLINK("http://x")', "+7 916 555-00-00"), by=None, now=NOW)
+    workbook = Workbook(write_only=True)
+    with export.snapshot():
+        written = export.write_xlsx_sheet(
+            workbook, export.plan("leads", export.Filters()), "leads", max_rows=3
+        )
+    workbook.save(tmp_path / "split.xlsx")
+    book = load_workbook(tmp_path / "split.xlsx")
+    assert written == 4 and book.sheetnames == ["leads", "leads (2)"]
+    assert book["leads"].max_row == 4 and book["leads (2)"].max_row == 2
+    cell = book["leads (2)"]["B2"]
+    assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
