@@ -48,6 +48,8 @@ def backup(
     from crm_tui.services.errors import CrmError
 
     url = resolve_url(db or _root_option("db"))
+    if url.startswith("sqlite") and not Path("/" + url.split("://", 1)[1].lstrip("/")).exists():
+        raise fail(f"no desk at {url.split('://', 1)[1]}: nothing to back up")
     try:
         database = open_database(url)
     except Exception as error:  # noqa: BLE001 - a bad path or URL is the user's input

@@ -360,10 +360,11 @@ def restore_sqlite(desk_file: Path, source: Path, *, now: datetime) -> RestoreRe
     kept = ""
     try:
         if desk_file.exists():
-            _settle(desk_file)
+            # The desk is set aside untouched, with its write-ahead log (left by a crash): SQLite opens
+            # the file under its new name with the log of that name, every commit included.
             aside = desk_file.with_name(f"{desk_file.name}.before-restore-{now:%Y-%m-%dT%H%M%S}")
             os.replace(desk_file, aside)
-            for suffix in ("-wal", "-shm"):  # only left by a crash; they belong to the old file
+            for suffix in ("-wal", "-shm"):
                 stale = Path(f"{desk_file}{suffix}")
                 if stale.exists():
                     os.replace(stale, Path(f"{aside}{suffix}"))
@@ -373,15 +374,6 @@ def restore_sqlite(desk_file: Path, source: Path, *, now: datetime) -> RestoreRe
     finally:
         incoming.unlink(missing_ok=True)
     return RestoreResult(str(desk_file), str(source), kept, version, counts)
-
-
-def _settle(desk_file: Path) -> None:
-    """Fold the desk's write-ahead log into its file, so the file set aside holds every commit."""
-    conn = sqlite3.connect(desk_file, isolation_level=None, timeout=30)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
 
 
 # -------------------------------------------------------------------------------------- PostgreSQL

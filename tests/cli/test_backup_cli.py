@@ -384,3 +384,23 @@ def test_a_missing_pg_dump_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(backup.glob, "glob", lambda pattern: [])
     with pytest.raises(backup.BackupError, match="pg_dump is not installed"):
         backup.pg_tool("pg_dump")
+
+
+def test_restore_over_a_damaged_desk_sets_it_aside_as_it_was(desk: Desk, crm: Crm, tmp_path: Path) -> None:
+    database.close()
+    taken = crm("backup", "--json").json()["path"]
+    desk.db_path.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))  # the disk failed
+    Path(f"{desk.db_path}-wal").write_bytes(os.urandom(100))
+    done = crm("restore", taken, "--json")
+    assert done.code == 0, done.err
+    aside = Path(done.json()["kept_aside"])
+    assert aside.read_bytes().startswith(b"SQLite format 3\x00") and Path(f"{aside}-wal").exists()
+    assert not Path(f"{desk.db_path}-wal").exists() or integrity(desk.db_path) == "ok"
+    assert integrity(desk.db_path) == "ok"
+    assert len(crm("lead", "list", "--json").json()) == 3
+
+
+def test_backup_of_a_desk_that_is_not_there_says_so(crm: Crm, tmp_path: Path) -> None:
+    message = crm("backup", "--db", str(tmp_path / "none.db")).error
+    assert "nothing to back up" in message
+    assert not (tmp_path / "none.db").exists()
