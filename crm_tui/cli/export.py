@@ -92,5 +92,29 @@ def export(
     emit(result, as_json, lambda r: [f"{r['rows']} {kind if kind != 'all' else 'rows'} -> {r['path']}"])
 
 
+def import_(
+    file: Annotated[str, typer.Argument(help="A dump made by crm export all --format json.", metavar="FILE")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a desk dump into a new, empty desk (SQLite or PostgreSQL), ids kept."""
+    from crm_tui.data.db import database
+    from crm_tui.services import desk_import
+
+    with session(db, None):
+        dump = desk_import.read_dump(Path(file).expanduser())
+        result = desk_import.load(database.obj, dump, source=str(Path(file).expanduser().resolve()))
+
+    def render(r: Any) -> list[str]:
+        main = ("lead", "contact", "company", "deal", "task", "interaction")
+        return [
+            f"imported {r.source} (schema version {r.schema_version}): {sum(r.counts.values())} rows",
+            ", ".join(f"{t} {r.counts[t]}" for t in main if t in r.counts),
+        ]
+
+    emit(result, as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     app.command("export")(export)
+    app.command("import")(import_)

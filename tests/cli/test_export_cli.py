@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from crm_tui.data.db import database
 from crm_tui.services import clock, contacts, export, tasks
 from crm_tui.services.reports import Table
-from tests.cli.conftest import Crm
+from tests.cli.conftest import Crm, Run
 from tests.conftest import NOW, Counts, Desk
 
 
@@ -338,3 +338,77 @@ def test_xlsx_keeps_a_formula_as_text_and_splits_sheets_at_excels_limit(desk: De
     assert book["leads"].max_row == 4 and book["leads (2)"].max_row == 2
     cell = book["leads (2)"]["B2"]
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+
+
+def run_at(db: str, *args: str) -> Run:
+    """``crm ARGS --db DB`` on another desk than the test's."""
+    from typer.testing import CliRunner
+
+    from crm_tui.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    if database.obj is not None and not database.is_closed():
+        database.close()
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def dump_of(crm: Crm, tmp_path: Path, name: str, *db: str) -> dict[str, object]:
+    path = tmp_path / name
+    done = (
+        run_at(db[1], "export", "all", "--format", "json", "-o", str(path))
+        if db
+        else crm("export", "all", "--format", "json", "-o", str(path))
+    )
+    assert done.code == 0, done.err
+    dump = json.loads(path.read_text(encoding="utf-8"))
+    dump.pop("exported_at")
+    dump["tables"].pop("schema_version")  # the desk's own: when each step ran on it
+    return dump
+
+
+def test_a_dump_imported_into_a_new_desk_is_the_same_desk(desk: Desk, crm: Crm, tmp_path: Path) -> None:
+    tasks.create("Позвонить", NOW + timedelta(hours=2), by=desk.admin_id, now=NOW, deal_id=desk.deal_id)
+    database.close()
+    original = dump_of(crm, tmp_path, "a.json")
+    other = str(tmp_path / "other.db")
+    done = run_at(other, "import", str(tmp_path / "a.json"), "--json")
+    assert done.code == 0, done.err
+    assert done.json()["counts"]["lead"] == 3
+    assert dump_of(crm, tmp_path, "b.json", "--db", other) == original
+    # the new desk works: search finds what was imported, ids go on after the imported ones
+    assert [h["id"] for h in run_at(other, "search", "Ромашка", "--json").json() if h["kind"] == "lead"] == [
+        desk.new_lead_id
+    ]
+    added = run_at(other, "lead", "add", "--name", "Новый", "--phone", "+7 916 000-11-22", "--json")
+    assert added.json()["lead"]["id"] == 4
+    # into a desk with records: refused, nothing written
+    message = run_at(other, "import", str(tmp_path / "a.json")).error
+    assert "goes into a new, empty desk" in message
+    assert len(run_at(other, "lead", "list", "--json").json()) == 4
+    (tmp_path / "junk.json").write_text('{"a": 1}')
+    assert "is not a desk dump" in run_at(str(tmp_path / "x.db"), "import", str(tmp_path / "junk.json")).error
+
+
+@pytest.mark.postgres
+def test_a_dump_moves_a_desk_from_sqlite_to_postgresql(
+    desk: Desk, crm: Crm, tmp_path: Path, pg_url: str
+) -> None:
+    database.close()
+    original = dump_of(crm, tmp_path, "a.json")
+    done = run_at(pg_url, "import", str(tmp_path / "a.json"))
+    assert done.code == 0, done.err
+    moved = dump_of(crm, tmp_path, "b.json", "--db", pg_url)
+    assert moved["tables"].keys() == original["tables"].keys()  # type: ignore[union-attr]
+    for table, body in original["tables"].items():  # type: ignore[union-attr]
+        there = moved["tables"][table]  # type: ignore[index]
+        key = lambda row, cols=there["columns"]: row[cols.index("id")] if "id" in cols else row  # noqa: E731
+        rows_there = sorted((dict(zip(there["columns"], r, strict=True)) for r in there["rows"]), key=str)
+        rows_here = sorted((dict(zip(body["columns"], r, strict=True)) for r in body["rows"]), key=str)
+        assert rows_there == rows_here, table
+        del key
+    stage = run_at(pg_url, "deal", "move", str(desk.deal_id), "2")
+    assert stage.code == 0, stage.err
+    added = run_at(pg_url, "lead", "add", "--name", "Новый", "--phone", "+7 916 000-11-22", "--json")
+    assert added.json()["lead"]["id"] == 4
