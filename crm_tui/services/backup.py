@@ -497,6 +497,8 @@ def restore_postgres(url: str, source: Path) -> RestoreResult:
         ],
         capture_output=True,
         text=True,
+        # an app still connected holds locks on the tables: fail after a while and say so, never hang
+        env={**os.environ, "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} -c lock_timeout=30s".strip()},
     )
     if done.returncode != 0:
         raise BackupError(
