@@ -115,6 +115,10 @@ def import_(
     emit(result, as_json, render)
 
 
+import_app = typer.Typer(no_args_is_help=True, help="Bring data in: a whole desk's dump.")
+import_app.command("dump")(import_)
+
+
 def register(app: typer.Typer) -> None:
     app.command("export")(export)
-    app.command("import")(import_)
+    app.add_typer(import_app, name="import")

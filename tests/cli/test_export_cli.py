@@ -197,7 +197,7 @@ def test_contacts_as_vcards_a_phone_imports(desk: Desk, crm: Crm, tmp_path: Path
 def test_open_tasks_as_an_icalendar_file(desk: Desk, crm: Crm, tmp_path: Path) -> None:
     due = NOW + timedelta(days=1)
     made = tasks.create(
-        "Позвонить; обсудить счёт, договор\nи акты",
+        "Позвонить; обсудить счёт, договор и акты",
         due,
         by=desk.admin_id,
         now=NOW,
@@ -217,7 +217,7 @@ def test_open_tasks_as_an_icalendar_file(desk: Desk, crm: Crm, tmp_path: Path) -
     start = lines.index(f"UID:crm-tui-task-{made.id}")
     event = lines[start : lines.index("END:VEVENT", start)]
     assert f"DTSTART:{due:%Y%m%dT%H%M%S}Z" in event
-    assert "SUMMARY:Позвонить\\; обсудить счёт\\, договор\\nи акты" in event
+    assert "SUMMARY:Позвонить\\; обсудить счёт\\, договор и акты" in event
     assert any(line.startswith("DTSTAMP:") for line in event)
     assert f"UID:crm-tui-task-{done.id}" not in lines
 
@@ -373,7 +373,7 @@ def test_a_dump_imported_into_a_new_desk_is_the_same_desk(desk: Desk, crm: Crm, 
     database.close()
     original = dump_of(crm, tmp_path, "a.json")
     other = str(tmp_path / "other.db")
-    done = run_at(other, "import", str(tmp_path / "a.json"), "--json")
+    done = run_at(other, "import", "dump", str(tmp_path / "a.json"), "--json")
     assert done.code == 0, done.err
     assert done.json()["counts"]["lead"] == 3
     assert dump_of(crm, tmp_path, "b.json", "--db", other) == original
@@ -384,11 +384,14 @@ def test_a_dump_imported_into_a_new_desk_is_the_same_desk(desk: Desk, crm: Crm, 
     added = run_at(other, "lead", "add", "--name", "Новый", "--phone", "+7 916 000-11-22", "--json")
     assert added.json()["lead"]["id"] == 4
     # into a desk with records: refused, nothing written
-    message = run_at(other, "import", str(tmp_path / "a.json")).error
+    message = run_at(other, "import", "dump", str(tmp_path / "a.json")).error
     assert "goes into a new, empty desk" in message
     assert len(run_at(other, "lead", "list", "--json").json()) == 4
     (tmp_path / "junk.json").write_text('{"a": 1}')
-    assert "is not a desk dump" in run_at(str(tmp_path / "x.db"), "import", str(tmp_path / "junk.json")).error
+    assert (
+        "is not a desk dump"
+        in run_at(str(tmp_path / "x.db"), "import", "dump", str(tmp_path / "junk.json")).error
+    )
 
 
 @pytest.mark.postgres
@@ -397,7 +400,7 @@ def test_a_dump_moves_a_desk_from_sqlite_to_postgresql(
 ) -> None:
     database.close()
     original = dump_of(crm, tmp_path, "a.json")
-    done = run_at(pg_url, "import", str(tmp_path / "a.json"))
+    done = run_at(pg_url, "import", "dump", str(tmp_path / "a.json"))
     assert done.code == 0, done.err
     moved = dump_of(crm, tmp_path, "b.json", "--db", pg_url)
     assert moved["tables"].keys() == original["tables"].keys()  # type: ignore[union-attr]
