@@ -58,6 +58,13 @@ def start_crm(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
     )
 
 
+def restart(url_or_path: str) -> None:
+    """Open the desk as the next program after a crash does (finishing an upgrade cut short), then close."""
+    from crm_tui.data.db import open_database
+
+    open_database(url_or_path).close()
+
+
 def check_desk(url_or_path: str) -> list[str]:
     """Everything wrong with the desk (an empty list when it is whole), read over a connection of its own."""
     db = connect_url(resolve_url(url_or_path))
