@@ -11,6 +11,7 @@ both. A refusal is the rule's own (a ``CrmError``), never a database error. On S
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,18 +100,24 @@ def _worker(url: str, action: str, ids: list[int], start: Any, out: Any) -> None
     """Open the desk (a connection of its own), then run ``action`` on each round's record on the barrier."""
     opened = open_database(url)
     results: list[str] = []
-    with opened.connection_context():
-        for round_, record in enumerate(ids):
-            now = NOW + timedelta(hours=1, seconds=round_)  # one moment per round: history keeps apply order
-            start.wait(30)
-            try:
-                ACTIONS[action](record, now)
-                results.append("ok")
-            except CrmError as error:
-                results.append(f"refused {error.code}")
-            except Exception as error:  # noqa: BLE001 - what the test reports
-                results.append(f"failed {type(error).__name__}: {error}")
-    out.put((action, results))
+    try:
+        with opened.connection_context():
+            for round_, record in enumerate(ids):
+                now = NOW + timedelta(
+                    hours=1, seconds=round_
+                )  # one moment a round: history keeps apply order
+                start.wait(30)
+                try:
+                    ACTIONS[action](record, now)
+                    results.append("ok")
+                except CrmError as error:
+                    results.append(f"refused {error.code}")
+                except Exception as error:  # noqa: BLE001 - what the test reports
+                    results.append(f"failed {type(error).__name__}: {error}")
+    except threading.BrokenBarrierError:
+        results.append("failed: the other process stopped")
+    finally:
+        out.put((action, results))
 
 
 def _race(url: str, pair: Pair) -> list[tuple[str, str]]:
@@ -126,6 +133,7 @@ def _race(url: str, pair: Pair) -> list[tuple[str, str]]:
     for w in workers:
         w.join(30)
     firsts, seconds = got[0][1], got[1][1]
+    assert len(firsts) == len(seconds) == len(ids), got
     return list(zip(firsts, seconds, strict=True))
 
 
