@@ -275,7 +275,7 @@ def main() -> int:
     parser.add_argument("--db", help="an existing desk (default: a fresh one with a demo)")
     args = parser.parse_args()
 
-    from tests.reliability.conftest import check_desk
+    from tests.reliability.harness import check_desk
 
     folder = tempfile.mkdtemp(prefix="crm-soak-")
     db = args.db or os.path.join(folder, "soak.db")

@@ -22,7 +22,7 @@ from crm_tui.data.db import open_database
 from crm_tui.data.migrations import latest_version
 from crm_tui.services import leads, pipelines, users
 from tests.conftest import NOW
-from tests.reliability.conftest import check_desk, crm_env, crm_process, start_crm
+from tests.reliability.harness import check_desk, crm_env, crm_process, start_crm
 
 BUSY_MS = "300"
 BUSY_LINE = "error: the desk is busy: another program has held it for more than 0.3 s; try again"
@@ -147,11 +147,7 @@ def test_a_desk_newer_than_this_crm_is_refused_and_left_as_it_was(seeded: Path) 
             "INSERT INTO schema_version (version, applied_at) VALUES (?, '2030-01-01 00:00:00')", (newer,)
         )
     before = _counts(seeded)
-    for args in (
-        ["lead", "list"],
-        ["lead", "add", "--name", "Мария", "--phone", "+7 903 555-12-34"],
-        ["init"],
-    ):
+    for args in (["lead", "add", "--name", "Мария", "--phone", "+7 903 555-12-34"], ["init"]):
         done = crm_process("--db", str(seeded), *args)
         assert (done.code, done.err.splitlines()) == (
             1,
@@ -186,3 +182,16 @@ def _counts(path: Path) -> dict[str, int]:
     with sqlite3.connect(path) as raw:
         tables = [t for (t,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {t: raw.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+@pytest.mark.parametrize(("value", "waits"), [(None, 10_000), ("250", 250), ("0", 1), ("soon", 10_000)])
+def test_the_busy_timeout_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, waits: int
+) -> None:
+    from crm_tui.data.db import busy_timeout_ms
+
+    if value is None:
+        monkeypatch.delenv("CRM_BUSY_TIMEOUT_MS", raising=False)
+    else:
+        monkeypatch.setenv("CRM_BUSY_TIMEOUT_MS", value)
+    assert busy_timeout_ms() == waits

@@ -26,7 +26,7 @@ import pytest
 from crm_tui.data.db import connect_url, open_database, resolve_url
 from crm_tui.services import intake
 from tests.conftest import NOW
-from tests.reliability.conftest import ROOT, check_desk, crm_env, crm_process, restart, start_crm
+from tests.reliability.harness import ROOT, check_desk, crm_env, crm_process, restart, start_crm
 
 SEED = 20261203
 

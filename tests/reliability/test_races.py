@@ -24,7 +24,7 @@ from crm_tui.data.db import open_database
 from crm_tui.services import deals, leads, pipelines, tasks, users
 from crm_tui.services.errors import CrmError
 from tests.conftest import NOW
-from tests.reliability.conftest import check_desk
+from tests.reliability.harness import check_desk
 
 ROUNDS = 25
 
@@ -72,7 +72,7 @@ def _prepare(url: str, pair: Pair) -> list[int]:
     """One fresh record per round, in the state the pair needs."""
     opened = open_database(url)
     ids: list[int] = []
-    with opened.connection_context():
+    with opened.connection_context(), opened.atomic():  # one commit for all the rounds' records
         admin = users.ensure_default(NOW).id
         pipelines.ensure_default()
         last_open = [s for s in pipelines.stages(pipelines.default_pipeline_id()) if s.kind == "open"][-1]
