@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from peewee import Database, DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
@@ -90,7 +91,7 @@ def connect_url(url: str) -> Database:
 
 def is_busy(error: BaseException) -> bool:
     """Whether a database error means another process held the write lock past the busy timeout."""
-    if not isinstance(error, OperationalError):
+    if not isinstance(error, OperationalError | sqlite3.OperationalError):  # raw cursors raise sqlite3's
         return False
     text = str(error).lower()
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
