@@ -64,17 +64,48 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def busy_error() -> CrmError:
+    """The refusal of a write that waited for another program's write lock longer than the busy timeout."""
+    from crm_tui.data.db import busy_timeout_ms
+
+    seconds = busy_timeout_ms() / 1000
+    shown = f"{seconds:g}"
+    return CrmError(
+        f"the desk is busy: another program has held it for more than {shown} s; try again",
+        "Busy",
+        code="desk.busy",
+        params={"seconds": seconds},
+    )
+
+
+def open_failure(error: Exception) -> typer.Exit:
+    """One line for a database that cannot be opened: too new a schema, a busy desk, a bad path or URL."""
+    from crm_tui.data.db import is_busy
+    from crm_tui.data.migrations import SchemaTooNew
+
+    if isinstance(error, SchemaTooNew):
+        return fail(error.message)
+    if is_busy(error):
+        return fail(busy_error().message)
+    return fail(f"cannot open the database: {error}")
+
+
 @contextmanager
 def session(db: str | None, user: str | None = None) -> Iterator[Session]:
-    """Open the database (creating/upgrading it), act as a user, turn rule errors into one stderr line."""
-    from crm_tui.data.db import open_database
+    """Open the database (creating/upgrading it), act as a user, turn rule errors into one stderr line.
+
+    The default user and pipeline are read first and written only when missing, so a command that
+    only reads never waits for another program's write lock; a write that waits past the busy timeout
+    ends with one ``error:`` line (code ``desk.busy``), never a traceback.
+    """
+    from crm_tui.data.db import is_busy, open_database
     from crm_tui.services import clock, pipelines, users
 
     db, user = db or _root_option("db"), user or _root_option("user")
     try:
         database = open_database(db)
     except Exception as error:  # noqa: BLE001 - a bad path or URL is the user's input
-        raise fail(f"cannot open the database: {error}") from error
+        raise open_failure(error) from error
     try:
         with database.connection_context():
             now = clock.utcnow()
@@ -84,6 +115,10 @@ def session(db: str | None, user: str | None = None) -> Iterator[Session]:
             yield Session(now=now, user_id=actor.id, user_login=actor.login)
     except CrmError as error:
         raise fail(error.message) from error
+    except Exception as error:
+        if is_busy(error):
+            raise fail(busy_error().message) from error
+        raise
     finally:
         if not database.is_closed():
             database.close()

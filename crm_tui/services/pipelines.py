@@ -40,7 +40,10 @@ def stage_view(stage: Stage) -> StageView:
 
 
 def ensure_default() -> int:
-    """Create the default pipeline once; return its id."""
+    """Create the default pipeline once; return its id. Read first: the usual call writes nothing."""
+    existing = Pipeline.get_or_none(Pipeline.is_default == True)  # noqa: E712
+    if existing is not None:
+        return int(existing.id)
     with database.atomic():
         pipeline = Pipeline.get_or_none(Pipeline.is_default == True)  # noqa: E712
         if pipeline is not None:

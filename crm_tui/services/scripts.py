@@ -509,9 +509,14 @@ def default_files() -> list[tuple[str, str]]:
     )
 
 
+def defaults_installed() -> bool:
+    """Whether the shipped scripts were installed on this desk already (then nothing is left to write)."""
+    return Setting.get_or_none(Setting.key == DEFAULTS_KEY) is not None
+
+
 def ensure_defaults(*, now: datetime) -> int:
     """Install the shipped scripts once per desk (deleted ones do not come back); return how many."""
-    if Setting.get_or_none(Setting.key == DEFAULTS_KEY) is not None:
+    if defaults_installed():
         return 0
     installed = 0
     with database.atomic():
