@@ -589,7 +589,7 @@ def edit(
     title: str | None = None,
     amount: int | str | None = None,
     currency: str | None = None,
-    expected_close: date | str | None = _UNSET,
+    expected_close: date | str | None = None,
     owner: str | int | None = None,
     contact_id: int | None = None,
     by: int | None,
@@ -604,7 +604,7 @@ def edit(
     new_title = _title(title) if title is not None else None
     new_amount = _amount(amount) if amount is not None else None
     new_currency = money.parse_currency(currency) if currency is not None else None
-    new_close = parse_date(expected_close) if expected_close is not _UNSET else _UNSET
+    new_close = parse_date(expected_close) if expected_close is not None else _UNSET
     with database.atomic():
         deal = _get(deal_id, lock=True)
         _live(deal)
@@ -633,8 +633,8 @@ def edit(
         frozen = [name for name in FROZEN_WHEN_CLOSED if name in changes]
         if stage.kind != "open" and frozen:
             raise RuleViolation(
-                f"Deal #{deal.id} is {stage.kind}: its {', '.join(f.replace('_', ' ') for f in frozen)} "
-                f"stay as it closed; reopen it first (crm deal reopen {deal.id} --reason ...)",
+                f"Deal #{deal.id} is {stage.kind}: its amount, currency and expected close stay as it "
+                f"closed; reopen it first (crm deal reopen {deal.id} --reason ...)",
                 code="deal.closed",
                 params={"deal": deal.id, "kind": stage.kind, "fields": frozen},
             )
@@ -670,8 +670,7 @@ def _event(deal: Deal, code: str, *, by: int | None, now: datetime, **data: Any)
         at=now,
         contact=deal.contact_id,
         deal=deal.id,
-        subject=deal.title,
-        outcome=code,
+        subject=deal.title,  # the deal's own name, as people wrote it; the change is worded when shown
         data=json.dumps({"code": code, **data}, ensure_ascii=False),
     )
 
@@ -790,7 +789,7 @@ def events(deal_id: int, *, limit: int = 500) -> list[DealEvent]:
                 }
             continue
         if i.kind == "deal_edit":
-            code = str(data.get("code") or i.outcome)
+            code = str(data.get("code") or "")
             kind = {EDIT_EVENT: "edited", ARCHIVE_EVENT: "archived", RESTORE_EVENT: "restored"}.get(
                 code, code
             )

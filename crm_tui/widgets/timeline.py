@@ -43,6 +43,7 @@ KIND_STYLES = {
     "stage_change": ("→", "$primary"),
     "conversion": ("★", "$warning"),
     "repeat_request": ("↺", "$warning"),
+    "deal_edit": ("≡", "$secondary"),
 }
 """Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
 
