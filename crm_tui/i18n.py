@@ -233,7 +233,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "kanban.reload.tip": "Load the board again",
         "kanban.loading": "Loading the pipeline…",
         "kanban.summary": (
-            "{open} open deals · ⚠ idle too long · [ ] move · s acts signed · x lost · enter contact"
+            "{open} open deals · ⚠ idle too long · [ ] move · s acts signed · x lost · e edit · n new"
+            " · enter contact"
         ),
         "kanban.days": "d",
         "kanban.moved": "{title} → {stage}",
@@ -776,7 +777,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "kanban.loading": "Загружаю воронку…",
         "kanban.summary": (
             "Открытых сделок: {open} · ⚠ слишком долго на этапе · [ ] перевести · s акты подписаны"
-            " · x провал · enter контакт"
+            " · x провал · e изменить · n новая · enter контакт"
         ),
         "kanban.days": "дн",
         "kanban.moved": "{title} → {stage}",

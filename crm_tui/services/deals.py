@@ -534,7 +534,8 @@ def add(
 ) -> DealRow:
     """A deal a person enters: the amount as typed (``150 000,50``), the currency (else the desk's
     ``currency.default``), the expected close (``2027-01-31``), the owner by login (else who adds it), at
-    ``stage`` (else :func:`default_stage`). Everything is checked before anything is written."""
+    ``stage`` (an id as ``int``, a number or a name as ``str``; else :func:`default_stage`). Everything is
+    checked before anything is written."""
     from crm_tui.services import settings
 
     text = _title(title)
@@ -545,6 +546,11 @@ def add(
         pipeline_id = pipelines.default_pipeline_id()
         if stage is None:
             target = default_stage(pipeline_id)
+        elif isinstance(stage, int):  # a stage by its id (the kanban's column); text is a number or name
+            found = [s for s in pipelines.stages(pipeline_id) if s.id == stage]
+            if not found:
+                raise NotFound(f"No stage #{stage}", code="stage.unknown", params={"stage": stage})
+            target = found[0]
         else:
             try:
                 target = pipelines.resolve_stage(pipeline_id, stage)
