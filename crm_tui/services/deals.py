@@ -835,8 +835,7 @@ def events(deal_id: int, *, limit: int = 500) -> list[DealEvent]:
                 closed_tasks=list(said.get("closed_tasks") or []),
             )
         )
-    order = {"created": 0}
-    out.sort(key=lambda e: (e.at, -order.get(e.kind, 1)), reverse=True)
+    out.sort(key=lambda e: (e.at, e.kind != "created"), reverse=True)  # at one moment, "created" first
     return out[:limit]
 
 
