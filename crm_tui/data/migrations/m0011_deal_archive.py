@@ -7,8 +7,9 @@ a deal takes it out of its stage's total or puts it back, in the same transactio
 again from the unarchived deals.
 
 The (stage, currency, amount) index that lets the counts and sums be read without the deal rows becomes
-a partial index over the unarchived deals (every query that counts deals asks for them), and a small
-partial index finds the archived ones (the reports leave their stage history out).
+a partial index over the unarchived deals (every query that counts deals asks for them; ``archived_at``
+is in it too, or SQLite reads each row to test it), and a small partial index finds the archived ones
+(the reports leave their stage history out).
 
 On PostgreSQL a move still touches the two stages' rows in a fixed order (stage, then currency), so two
 moves in opposite directions wait for each other instead of deadlocking.
@@ -97,7 +98,7 @@ POSTGRES = [
 INDEXES = [
     'DROP INDEX IF EXISTS "deal_stage_id_currency_amount"',
     'CREATE INDEX IF NOT EXISTS "deal_live_stage_currency_amount" ON "deal" '
-    '("stage_id", "currency", "amount") WHERE archived_at IS NULL',
+    '("stage_id", "currency", "amount", "archived_at") WHERE archived_at IS NULL',
     'CREATE INDEX IF NOT EXISTS "deal_archived" ON "deal" ("id") WHERE archived_at IS NOT NULL',
 ]
 
