@@ -477,6 +477,10 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     @work(group="kanban-move")
     async def action_edit_deal(self) -> None:
+        async with self.writing:  # the board is read once, here, not again as the dialog closes
+            await self.edit_deal()
+
+    async def edit_deal(self) -> None:
         """The deal form on the selected card; the board (its totals) is read again once it is saved."""
         picked = self.selected()
         if picked is None:
@@ -489,6 +493,10 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     @work(group="kanban-move")
     async def action_new_deal(self) -> None:
+        async with self.writing:
+            await self.new_deal()
+
+    async def new_deal(self) -> None:
         """The deal form for a new deal at the stage the cursor is on (an open one)."""
         column = self.current_column()
         if column is None:
