@@ -119,6 +119,7 @@ class ContactCardScreen(AppBound, Screen[None]):
             "Reopen deal",
             id="card.reopen",
             tooltip="Reopen a won or lost deal, with a reason",
+            show=False,  # seldom needed: in the help (?) and the palette, not in the footer
         ),
         Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
     ]
