@@ -71,5 +71,29 @@ def event_text(event: DealEvent, lang: str = "en") -> str:
     return text
 
 
+def stored_edit_text(data: str, lang: str = "en") -> str:
+    """A ``deal_edit`` event as the timeline shows it, from its stored code and values (``data``)."""
+    import json
+
+    try:
+        found = json.loads(data) if data else {}
+    except ValueError:
+        return ""
+    if not isinstance(found, dict):
+        return ""
+    kind = {"deal.edited": "edited", "deal.archived": "archived", "deal.restored": "restored"}.get(
+        str(found.get("code")), ""
+    )
+    if not kind:
+        return ""
+    from datetime import datetime
+
+    changes = dict(found.get("changes") or {})
+    event = DealEvent(
+        kind, datetime.min, None, None, changes=changes, currency=str(found.get("currency") or "")
+    )
+    return event_text(event, lang)
+
+
 def by_text(event: DealEvent, lang: str = "en") -> str:
     return event.by or t("timeline.system", lang)

@@ -661,7 +661,7 @@ def edit(
             if deal.company_id is None:
                 deal.company = new_contact.company_id
         deal.save()
-        _event(deal, EDIT_EVENT, by=by, now=now, changes=changes)
+        _event(deal, EDIT_EVENT, by=by, now=now, changes=changes, currency=deal.currency)
         if "title" in changes:
             company = Company.get_or_none(Company.id == deal.company_id) if deal.company_id else None
             index.upsert("deal", deal.id, index.make_body(deal.title, company.name if company else None))

@@ -234,6 +234,7 @@ class InteractionRow:
     lead_id: int | None
     contact_id: int | None
     deal_id: int | None
+    data: str = ""  # a deal edit's stored code and values (JSON), worded when shown; "" for other kinds
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from crm_tui.data.models import Deal
 from crm_tui.screens.contact_card import ContactCardScreen
 from crm_tui.screens.dialogs.deal_form import DealFormDialog, DealPickDialog
 from crm_tui.services import deals
+from crm_tui.widgets.timeline import Timeline
 from tests.desk_fixtures import NOW
 from tests.screens.test_deal_kanban import (
     Board,
@@ -226,4 +227,6 @@ async def test_d_in_the_contact_card_picks_a_deal_and_edits_it(board: Board) -> 
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert "175 000 ₽" in str(app.screen.query_one("#card-deals", Static).render())
+        timeline = app.screen.query_one(Timeline)
+        assert "changed amount 150 000 ₽ → 175 000 ₽" in timeline.event_text(0)
     assert deal(board.url, board.vector_deal).amount == 17_500_000
