@@ -1183,10 +1183,21 @@ STATUS_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
 def pick_lang(value: str | None = None) -> str:
-    """``--lang`` if given, else ``CRM_LANG``, else English; anything unknown falls back to English."""
-    wanted = (value or os.environ.get(ENV_LANG) or "en").strip().lower()[:2]
-    return wanted if wanted in LANGS else "en"
+    """``--lang`` if given, else ``CRM_LANG``, else the personal config's ``lang``
+    (``~/.config/crm-tui/config.toml``), else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``:
+    ``ru_RU.UTF-8`` is Russian), else English. The first of them that is set decides; a language the app
+    does not speak falls back to English."""
+    from crm_tui import prefs
+
+    wanted = value or os.environ.get(ENV_LANG) or prefs.quietly("lang")
+    if not wanted:
+        wanted = next((os.environ[name] for name in LOCALE_ENV if os.environ.get(name)), "en")
+    code = wanted.strip().lower()[:2]
+    return code if code in LANGS else "en"
 
 
 def t(key: str, lang: str = "en") -> str:

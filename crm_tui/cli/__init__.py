@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from crm_tui.cli import deal, demo, desk, intake, lead, remind, report, script, task, task_plan
+from crm_tui.cli import config, deal, demo, desk, intake, lead, remind, report, script, task, task_plan
 from crm_tui.cli.common import DbOpt, UserOpt
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ def root(
 
 
 desk.register(app)
+config.register(app)
 demo.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
