@@ -167,19 +167,23 @@ def _check_names(pipeline_id: int, name: str, name_ru: str, *, stage_id: int | N
 
 
 def _check_numbers(probability: int | None, stale_days: int | None) -> None:
+    """A probability is 0-100 %, stale days at least 1; both problems are named at once."""
+    fields: dict[str, str] = {}
+    messages: list[str] = []
     if probability is not None and not 0 <= probability <= 100:
-        raise InvalidInput(
-            f"A probability is between 0 and 100 %, not {probability}",
-            {"probability": "out of range"},
-            code="stage.probability",
-            params={"value": probability},
-        )
+        fields["probability"] = f"between 0 and 100 %, not {probability}"
+        messages.append(f"A probability is between 0 and 100 %, not {probability}")
     if stale_days is not None and stale_days < 1:
+        fields["stale_days"] = f"at least 1, not {stale_days}"
+        messages.append(f"Stale days must be at least 1, not {stale_days}")
+    if fields:
+        code = "stage.numbers" if len(fields) > 1 else f"stage.{next(iter(fields))}"
+        value = probability if "probability" in fields else stale_days
         raise InvalidInput(
-            f"Stale days must be at least 1, not {stale_days}",
-            {"stale_days": "out of range"},
-            code="stage.stale_days",
-            params={"value": stale_days},
+            "; ".join(messages),
+            fields,
+            code=code,
+            params={"probability": probability, "stale_days": stale_days, "value": value},
         )
 
 
