@@ -180,7 +180,7 @@ def _check_numbers(probability: int | None, stale_days: int | None) -> None:
         code = "stage.numbers" if len(fields) > 1 else f"stage.{next(iter(fields))}"
         value = probability if "probability" in fields else stale_days
         raise InvalidInput(
-            "; ".join(messages),
+            "; ".join([messages[0], *(m[0].lower() + m[1:] for m in messages[1:])]),
             fields,
             code=code,
             params={"probability": probability, "stale_days": stale_days, "value": value},
