@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from peewee import Database
 
+from crm_tui.data.db import database
 from crm_tui.data.models import Pipeline, Stage, StageTotal
 from crm_tui.services import deals, pipelines
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
@@ -255,3 +256,41 @@ def test_the_last_open_stage_stays(db: Database) -> None:
     with pytest.raises(RuleViolation, match="Acts closed & feedback is the only open stage"):
         pipelines.remove_stage(pipelines.resolve_stage(pid, "1").id)
     assert len(names()) == 3
+
+
+@pytest.mark.postgres
+def test_two_people_renaming_two_stages_to_one_name_at_once_leave_one_of_them(pg_url: str) -> None:
+    """The name check holds the pipeline's row: the second rename waits for the first to commit, then
+    sees the name taken. Without the lock both read the names before either wrote, and both passed."""
+    import threading
+
+    from crm_tui.data.db import open_database
+
+    desk = open_database(pg_url)
+    with desk.connection_context():
+        pipelines.ensure_default()
+        pid = pipelines.default_pipeline_id()
+        first, third = pipelines.resolve_stage(pid, "1"), pipelines.resolve_stage(pid, "3")
+    refused: list[str] = []
+
+    def other_person() -> None:
+        with database.connection_context():
+            try:
+                pipelines.rename_stage(third.id, "intake")
+            except InvalidInput as error:
+                refused.append(error.code)
+
+    with database.connection_context(), database.atomic():
+        pipelines.rename_stage(first.id, "Intake")
+        thread = threading.Thread(target=other_person)
+        thread.start()
+        thread.join(0.5)  # the other rename reads the names meanwhile, unless the pipeline is held
+    thread.join(30)
+    with database.connection_context():
+        assert [s.name for s in pipelines.stages(pid)][:3] == [
+            "Intake",
+            "Need discovery",
+            "Proposal preparation",
+        ]
+    assert refused == ["stage.name_taken"]
+    desk.close()
