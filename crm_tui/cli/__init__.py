@@ -9,7 +9,21 @@ from typing import Annotated
 
 import typer
 
-from crm_tui.cli import config, deal, demo, desk, intake, lead, remind, report, script, task, task_plan
+from crm_tui.cli import (
+    backup,
+    config,
+    deal,
+    demo,
+    desk,
+    export,
+    intake,
+    lead,
+    remind,
+    report,
+    script,
+    task,
+    task_plan,
+)
 from crm_tui.cli.common import DbOpt, UserOpt
 
 app = typer.Typer(
@@ -45,6 +59,8 @@ app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipe
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)
+backup.register(app)
+export.register(app)
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 app.add_typer(script.app, name="script", help="Call scripts: list, import, export, stats.")
 app.add_typer(intake.app, name="intake", help="Web forms: form keys, HTML snippet, intake server.")

@@ -24,6 +24,31 @@ DbOpt = Annotated[
 UserOpt = Annotated[str | None, typer.Option("--user", envvar="CRM_USER", help="Act as this login.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys, ids included).")]
 
+ID_MAX = 2**63 - 1  # the largest id either database holds (a signed 64-bit integer)
+
+
+def parse_id(text: str) -> int:
+    """A record's id as typed (``42`` or ``#42``); anything else outside 1..2^63-1 is one ``error:`` line.
+
+    Every command that takes an id parses it here (``typer.Argument(parser=parse_id)``), so a huge or
+    malformed id is refused before the database is opened, never an overflow in the driver.
+    """
+    value = str(text).strip().removeprefix("#")
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= ID_MAX:
+        return int(value)
+    shown = str(text) if len(str(text)) <= 40 else str(text)[:40] + "..."
+    raise fail(f"not an id: {shown!r} (ids are whole numbers from 1 to {ID_MAX})")
+
+
+def id_argument(what: str) -> Any:
+    """``Annotated[int, id_argument("Lead id.")]``: a positional id checked by :func:`parse_id`."""
+    return typer.Argument(help=what, metavar="ID", parser=parse_id)
+
+
+def id_option(flag: str, what: str) -> Any:
+    """``Annotated[int | None, id_option("--lead", "Lead id.")] = None``: an id option, as checked."""
+    return typer.Option(flag, help=what, metavar="ID", parser=parse_id)
+
 
 @dataclass(frozen=True)
 class Session:

@@ -91,7 +91,8 @@ class SettingForm(ValueForm):
 
     def __init__(self, view: SettingView, lang: str) -> None:
         help_text = t(f"settings.help.{view.key}", lang)
-        kind = "currency" if view.key.startswith("currency.") else "interval"
+        kinds = {"currency.default": "currency", "backups.keep": "count"}
+        kind = kinds.get(view.key, "interval")
         super().__init__(f"{view.key}: {help_text}", view.value, t(f"settings-form.hint.{kind}", lang))
         self.key = view.key
 

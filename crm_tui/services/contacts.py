@@ -11,7 +11,13 @@ from crm_tui.data import search as index
 from crm_tui.data.db import database
 from crm_tui.data.models import Company, Contact, ContactChannel, User
 from crm_tui.services.errors import InvalidInput, NotFound
-from crm_tui.services.validation import normalize_email, normalize_phone, required_text
+from crm_tui.services.validation import (
+    combined,
+    normalize_email,
+    normalize_phone,
+    optional_text,
+    required_text,
+)
 from crm_tui.services.views import ContactCard, ContactRow
 
 PAGE_SIZE = 50
@@ -30,12 +36,12 @@ class ContactEdit:
 
 def company_for(name: str | None, *, owner_id: int | None, now: datetime) -> int | None:
     """The company with this exact name, created if new; ``None`` for no name."""
-    text = (name or "").strip()
+    text = optional_text(name, "company", "Company", 300)
     if not text:
         return None
     company = Company.get_or_none(Company.name == text)
     if company is None:
-        company = Company.create(name=text[:300], owner=owner_id, created_at=now)
+        company = Company.create(name=text, owner=owner_id, created_at=now)
         index.upsert("company", company.id, index.make_body(company.name))
     return int(company.id)
 
@@ -96,12 +102,14 @@ def update(contact_id: int, edit: ContactEdit, *, by: int | None, now: datetime)
 def _validate(edit: ContactEdit) -> dict[str, list[str] | str]:
     problems: dict[str, str] = {}
     messages: list[str] = []
+    errors: list[InvalidInput] = []
     name = ""
     try:
         name = required_text(edit.name, "name", "Name")
     except InvalidInput as error:
         problems.update(error.fields)
         messages.append(error.message)
+        errors.append(error)
     phones: list[str] = []
     for raw in edit.phones:
         if raw.strip():
@@ -110,6 +118,7 @@ def _validate(edit: ContactEdit) -> dict[str, list[str] | str]:
             except InvalidInput as error:
                 problems.update(error.fields)
                 messages.append(error.message)
+                errors.append(error)
     emails: list[str] = []
     for raw in edit.emails:
         try:
@@ -117,11 +126,12 @@ def _validate(edit: ContactEdit) -> dict[str, list[str] | str]:
         except InvalidInput as error:
             problems.update(error.fields)
             messages.append(error.message)
+            errors.append(error)
             continue
         if value:
             emails.append(value)
     if problems:
-        raise InvalidInput("; ".join(messages), problems)
+        raise combined(errors)
     tags = [t.strip() for t in edit.tags if t.strip()]
     return {
         "name": name,

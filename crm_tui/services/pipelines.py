@@ -9,9 +9,11 @@ from peewee import fn
 from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Deal, Pipeline, Stage, StageHistory, StageTotal
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
+from crm_tui.services.validation import optional_text, required_text
 from crm_tui.services.views import StageView
 
 DEFAULT_PIPELINE = "Sales"
+STAGE_NAME_MAX = 100  # the column's size
 
 # (name, name_ru, probability %, kind, stale days)
 DEFAULT_STAGES: list[tuple[str, str, int, str, int]] = [
@@ -197,9 +199,8 @@ def add_stage(
     stale_days: int = 14,
 ) -> StageView:
     """Insert an open stage after the given 0-based position (service delivery may be several stages)."""
-    name, name_ru = name.strip(), name_ru.strip()
-    if not name:
-        raise InvalidInput("Stage name is required", {"name": "required"}, code="stage.name_required")
+    name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
+    name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
     _check_numbers(probability, stale_days)
     with database.atomic():
         _lock_pipeline(pipeline_id)
@@ -235,9 +236,9 @@ def _stage(stage_id: int, *, lock: bool = False) -> Stage:
 
 
 def rename_stage(stage_id: int, name: str, name_ru: str | None = None) -> StageView:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Stage name is required", {"name": "required"}, code="stage.name_required")
+    name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
+    if name_ru is not None:
+        name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
     with database.atomic():
         stage = _stage(stage_id)
         _lock_pipeline(stage.pipeline_id)

@@ -18,6 +18,7 @@ from typing import Any
 
 from crm_tui.data.db import database
 from crm_tui.data.models import Setting
+from crm_tui.services.backup import parse_keep
 from crm_tui.services.errors import InvalidInput
 
 
@@ -86,6 +87,7 @@ KEYS: dict[str, Key] = {
             env="CRM_REMIND_EVERY",
         ),
         Key("currency.default", "RUB", _currency, "the currency of a new deal"),
+        Key("backups.keep", "14", parse_keep, "how many daily backups to keep beside the desk"),
     )
 }
 

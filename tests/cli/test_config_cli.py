@@ -25,6 +25,7 @@ def test_list_shows_each_key_its_value_where_it_comes_from_and_what_it_is(
         "first_call.retry",
         "reminders.every",
         "currency.default",
+        "backups.keep",
     ]
     assert crm("config", "set", "first_call.retry", "45").out == "first_call.retry = 45m\n"
     monkeypatch.setenv("CRM_REMIND_EVERY", "2h")
@@ -61,7 +62,10 @@ def test_remind_every_and_config_set_are_one_setting(crm: Crm) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["set", "reminders.evry", "1h"], "No desk setting 'reminders.evry'; known: currency.default, "),
+        (
+            ["set", "reminders.evry", "1h"],
+            "No desk setting 'reminders.evry'; known: backups.keep, currency.default, ",
+        ),
         (["set", "reminders.every", "hourly"], "Not an interval: 'hourly' (use 30m, 1h, 90s)"),
         (["set", "first_call.delay", "0"], "An interval must be at least one minute: '0'"),
         (["set", "currency.default", "руб"], "Not a currency code: 'руб' (three letters, e.g. RUB)"),

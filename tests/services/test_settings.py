@@ -23,7 +23,13 @@ def db(any_db: Database) -> Database:
 
 def test_a_new_desk_has_every_default(db: Database) -> None:
     rows = {v.key: v for v in settings.listing()}
-    assert list(rows) == ["first_call.delay", "first_call.retry", "reminders.every", "currency.default"]
+    assert list(rows) == [
+        "first_call.delay",
+        "first_call.retry",
+        "reminders.every",
+        "currency.default",
+        "backups.keep",
+    ]
     assert all(v.is_default and v.source == "default" for v in rows.values())
     assert rows["first_call.retry"].value == "30m"
     assert settings.value("first_call.delay") == timedelta(hours=1)
