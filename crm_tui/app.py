@@ -24,9 +24,11 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
+from textual.theme import Theme
 from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
+from crm_tui import prefs
 from crm_tui.data.db import database, open_database
 from crm_tui.i18n import pick_lang
 from crm_tui.i18n import t as translate
@@ -113,6 +115,7 @@ LATER_SCREENS = (
     "crm_tui.screens.reports",
     "crm_tui.screens.search",
     "crm_tui.screens.help",
+    "crm_tui.screens.settings",
 )
 """Screens imported only when first opened; the app imports them once it has started (``settle_memory``)."""
 READ_FIRST: dict[str, Callable[[], Any]] = {"deals": _read_board, "contacts": _read_contacts}
@@ -131,6 +134,7 @@ class CrmApp(App[None]):
         "screens/contact_card.tcss",
         "screens/tasks.tcss",
         "screens/reports.tcss",
+        "screens/settings.tcss",
     ]
     TITLE = "crm-tui"
     MODES = {
@@ -185,6 +189,9 @@ class CrmApp(App[None]):
         self.leads_arrived = Signal[LeadsArrived](self, "leads-arrived")
         """Published on the UI loop when leads newer than the last poll exist (any process wrote them)."""
         translate_bindings(self, self.lang)
+        theme = prefs.quietly("theme")
+        if theme and theme in self.available_themes:
+            self.theme = theme  # the one picked last time (ctrl+p -> theme), from the personal config
         from crm_tui.commands import CrmCommands, RecordSearch
 
         self.COMMANDS = App.COMMANDS | {CrmCommands, RecordSearch}
@@ -319,6 +326,16 @@ class CrmApp(App[None]):
         )
         if self.poll_seconds > 0:
             self.set_interval(self.poll_seconds, self.poll_leads, name="lead-poll")
+        self.theme_changed_signal.subscribe(self, self.remember_theme)
+
+    def remember_theme(self, theme: Theme) -> None:
+        """A theme picked in the app is the one it starts with next time (the personal config file)."""
+        if theme.name not in prefs.THEMES or prefs.quietly("theme") == theme.name:
+            return
+        try:
+            prefs.put("theme", theme.name)
+        except CrmError as error:
+            self.notify(error.message, title=error.title, severity="warning")
 
     def first_paint_done(self) -> None:
         """Called by the first screen once its data is on screen (the start-up benchmark exits here)."""
@@ -427,6 +444,12 @@ class CrmApp(App[None]):
 
         if not isinstance(self.screen, SearchScreen):
             await self.push_screen(SearchScreen())
+
+    async def action_settings(self) -> None:
+        from crm_tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            await self.push_screen(SettingsScreen())
 
     async def action_help(self) -> None:
         from crm_tui.screens.help import HelpScreen

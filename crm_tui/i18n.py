@@ -523,6 +523,52 @@ STRINGS: dict[str, dict[str, str]] = {
         "reports.summary.forecast": "Open pipeline: {deals} deals, {amount}; weighted {weighted}",
         "reports.summary.managers": "Leads called within the hour: {within} of {leads} ({pct})",
         "reports.summary.pareto": "{top} of {clients} clients ({share}) bring {revenue_pct} of {revenue}",
+        # settings (crm_tui/screens/settings.py)
+        "settings.title": "Settings",
+        "palette.settings": "desk settings, stages, your theme and language",
+        "settings.desk": "Desk settings · shared by everyone on the desk",
+        "settings.stages": "Stages of the pipeline",
+        "settings.personal": "Yours · {path}",
+        "settings.col.key": "Setting",
+        "settings.col.value": "Value",
+        "settings.col.default": "Default",
+        "settings.col.help": "What it is",
+        "settings.col.stage": "Stage",
+        "settings.col.probability": "Win probability",
+        "settings.col.stale": "Stale after",
+        "settings.days": "{n} d",
+        "settings.help.first_call.delay": "how soon a new lead is to be called",
+        "settings.help.first_call.retry": "when to call again after no answer or busy",
+        "settings.help.reminders.every": "how often an overdue task is reminded again",
+        "settings.help.currency.default": "the currency of a new deal",
+        "settings.help.backups.keep": "how many daily backups to keep beside the desk",
+        "settings.help.theme": "the app's colours (also ctrl+p → Theme)",
+        "settings.help.lang": "the app's language, from the next start (en, ru)",
+        "settings.from-env": "set by {env}",
+        "settings.not-set": "not set",
+        "settings.edit": "Edit",
+        "settings.edit.tip": "Change the highlighted value",
+        "settings.reset": "Default",
+        "settings.reset.tip": "Put the setting back to its default",
+        "settings.close": "Back",
+        "settings.close.tip": "Back to where you were",
+        "settings.reset-done": "{key}: back to the default, {value}",
+        "settings.env-note": "Saved for the desk; {env} overrides it while it is set",
+        "settings.lang-next-start": "The language changes at the next start",
+        "settings.stage-no-default": "A stage has no default: press e to change its numbers",
+        "settings-form.value": "Value",
+        "settings-form.hint.interval": "30m, 1h, 90s, 1d",
+        "settings-form.hint.currency": "three letters: RUB, USD, EUR",
+        "settings-form.hint.count": "a whole number, 1 to 3650",
+        "stage-form.title": "Stage {number} {name}",
+        "stage-form.probability": "Win probability, % (0-100)",
+        "stage-form.probability.hint": "e.g. 30",
+        "stage-form.stale_days": "A deal idle this many days is stale (1 or more)",
+        "stage-form.stale_days.hint": "e.g. 7",
+        "stage-form.whole-number": "a whole number",
+        "stage-form.saved": "Stage {number} {name}: {probability}%, stale after {days} d",
+        "field.probability": "probability",
+        "field.stale_days": "stale days",
         # script stats
         "script-stats.back": "Back",
         "script-stats.back.tip": "Close",
@@ -1137,6 +1183,66 @@ STRINGS: dict[str, dict[str, str]] = {
         "reports.summary.forecast": "Открытые сделки: {deals}, на {amount}; с учётом вероятности {weighted}",
         "reports.summary.managers": "Лидам позвонили в течение часа: {within} из {leads} ({pct})",
         "reports.summary.pareto": "{top} из {clients} клиентов ({share}) приносят {revenue_pct} из {revenue}",
+        # settings (crm_tui/screens/settings.py)
+        "settings.title": "Настройки",
+        "palette.settings": "настройки отдела, этапы, ваши тема и язык",
+        "settings.desk": "Настройки отдела · общие для всех в отделе",
+        "settings.stages": "Этапы воронки",
+        "settings.personal": "Ваши · {path}",
+        "settings.col.key": "Параметр",
+        "settings.col.value": "Значение",
+        "settings.col.default": "По умолчанию",
+        "settings.col.help": "Что это",
+        "settings.col.stage": "Этап",
+        "settings.col.probability": "Вероятность",
+        "settings.col.stale": "Зависла через",
+        "settings.days": "{n} дн.",
+        "settings.help.first_call.delay": "через сколько позвонить новому лиду",
+        "settings.help.first_call.retry": "когда перезвонить, если не ответили или занято",
+        "settings.help.reminders.every": "как часто повторять напоминание о просроченной задаче",
+        "settings.help.currency.default": "валюта новой сделки",
+        "settings.help.backups.keep": "сколько ежедневных резервных копий хранить рядом с базой",
+        "settings.help.theme": "цвета приложения (и ctrl+p → Theme)",
+        "settings.help.lang": "язык приложения, со следующего запуска (en, ru)",
+        "settings.from-env": "задано в {env}",
+        "settings.not-set": "не задано",
+        "settings.edit": "Изменить",
+        "settings.edit.tip": "Изменить выделенное значение",
+        "settings.reset": "По умолчанию",
+        "settings.reset.tip": "Вернуть значение по умолчанию",
+        "settings.close": "Назад",
+        "settings.close.tip": "Вернуться туда, где были",
+        "settings.reset-done": "{key}: снова по умолчанию, {value}",
+        "settings.env-note": "Сохранено для отдела; пока задана {env}, действует она",
+        "settings.lang-next-start": "Язык сменится при следующем запуске",
+        "settings.stage-no-default": "У этапа нет значения по умолчанию: измените его клавишей e",
+        "settings-form.value": "Значение",
+        "settings-form.hint.interval": "30m, 1h, 90s, 1d",
+        "settings-form.hint.currency": "три латинские буквы: RUB, USD, EUR",
+        "settings-form.hint.count": "целое число от 1 до 3650",
+        "stage-form.title": "Этап {number} «{name}»",
+        "stage-form.probability": "Вероятность выигрыша, % (0–100)",
+        "stage-form.probability.hint": "например, 30",
+        "stage-form.stale_days": "Через сколько дней без движения сделка считается зависшей (от 1)",
+        "stage-form.stale_days.hint": "например, 7",
+        "stage-form.whole-number": "нужно целое число",
+        "stage-form.saved": "Этап {number} «{name}»: {probability}%, зависает через {days} дн.",
+        "field.probability": "вероятность",
+        "field.stale_days": "дней до зависания",
+        "field.value": "значение",
+        "refusal.interval.invalid": "Это не интервал: «{value}» (пишите 30m, 1h, 90s)",
+        "refusal.interval.too_short": "Интервал — не меньше минуты, а не «{value}»",
+        "refusal.interval.too_long": "Интервал — не больше года, а не «{value}»",
+        "refusal.currency.invalid": "Это не код валюты: «{value}» (три латинские буквы, например RUB)",
+        "refusal.stage.probability": "Вероятность — от 0 до 100 %, а не {value}",
+        "refusal.stage.stale_days": "Дней до зависания — не меньше 1, а не {value}",
+        "refusal.stage.numbers": "Вероятность — от 0 до 100 %, а дней до зависания — не меньше 1",
+        "refusal.field.stage.probability": "от 0 до 100 %, а не {value}",
+        "refusal.field.stage.stale_days": "не меньше 1, а не {value}",
+        "refusal.backups.keep.invalid": "Сколько копий хранить — целое число от 1 до 3650, а не «{value}»",
+        "refusal.theme.unknown": "Нет темы «{value}»",
+        "refusal.lang.unknown": "Такого языка в приложении нет: «{value}»; есть en и ru",
+        "refusal.prefs.unreadable": "Не удаётся прочитать {path}: исправьте или удалите файл",
         # script stats
         "script-stats.back": "Назад",
         "script-stats.back.tip": "Закрыть",
@@ -1472,10 +1578,21 @@ def error_text(code: str, params: dict[str, object], lang: str = "en") -> str:
         return table["error"]
 
 
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
 def pick_lang(value: str | None = None) -> str:
-    """``--lang`` if given, else ``CRM_LANG``, else English; anything unknown falls back to English."""
-    wanted = (value or os.environ.get(ENV_LANG) or "en").strip().lower()[:2]
-    return wanted if wanted in LANGS else "en"
+    """``--lang`` if given, else ``CRM_LANG``, else the personal config's ``lang``
+    (``~/.config/crm-tui/config.toml``), else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``:
+    ``ru_RU.UTF-8`` is Russian), else English. The first of them that is set decides; a language the app
+    does not speak falls back to English."""
+    from crm_tui import prefs
+
+    wanted = value or os.environ.get(ENV_LANG) or prefs.quietly("lang")
+    if not wanted:
+        wanted = next((os.environ[name] for name in LOCALE_ENV if os.environ.get(name)), "en")
+    code = wanted.strip().lower()[:2]
+    return code if code in LANGS else "en"
 
 
 def t(key: str, lang: str = "en") -> str:

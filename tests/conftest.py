@@ -12,7 +12,8 @@
   (``def db(any_db): return any_db``) runs its tests, and ``desk``, on both backends.
 
 The CRM's environment variables are cleared for every test, so a developer's ``CRM_DB`` or ``CRM_USER``
-never leaks into one, and ``XDG_DATA_HOME`` points into ``tmp_path``: the default desk is never touched.
+never leaks into one, nor the locale (``LANG``...); ``XDG_DATA_HOME`` and ``XDG_CONFIG_HOME`` point into
+``tmp_path``: the default desk and the developer's personal config file are never touched.
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ from tests.desk_fixtures import PG_URL, postgres_url
 
 NOW = datetime(2026, 3, 2, 9, 0, 0)  # naive UTC: a Monday morning
 CRM_ENV = ("CRM_DB", "CRM_USER", "CRM_LANG", "CRM_PHONE_REGION", "CRM_REMIND_EVERY")
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES")
 
 
 @pytest.fixture(autouse=True)
 def clean_crm_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer's ``CRM_*`` settings; a command that forgets ``--db`` lands in ``tmp_path``."""
-    for name in CRM_ENV:
+    """No developer's ``CRM_*`` settings, locale or personal config file (``~/.config/crm-tui``); a
+    command that forgets ``--db`` lands in ``tmp_path``."""
+    for name in (*CRM_ENV, *LOCALE_ENV):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # no language from the locale; UTF-8 for subprocesses
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import typer
 
 from crm_tui.cli import (
     backup,
+    config,
     deal,
     demo,
     desk,
@@ -51,6 +52,7 @@ def root(
 
 
 desk.register(app)
+config.register(app)
 demo.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")

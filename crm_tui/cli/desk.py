@@ -151,12 +151,13 @@ def _render_stages(stages: list[StageView], counts: dict[int, int]) -> list[str]
             s.name_ru,
             s.kind,
             f"{s.probability}%",
+            f"{s.stale_days}d" if s.kind == "open" else "-",
             str(counts.get(s.id, 0)),
             str(s.id),
         ]
         for s in stages
     ]
-    return table(rows, ["#", "STAGE", "ЭТАП", "KIND", "PROB", "DEALS", "ID"])
+    return table(rows, ["#", "STAGE", "ЭТАП", "KIND", "PROB", "STALE", "DEALS", "ID"])
 
 
 @stage_app.command("list")
@@ -194,6 +195,9 @@ def stage_add(
     after: Annotated[int, typer.Option("--after", help="Insert after the stage with this number.")],
     name_ru: Annotated[str, typer.Option("--ru", help="Russian name.")] = "",
     probability: Annotated[int, typer.Option("--probability", help="Win probability, percent.")] = 0,
+    stale_days: Annotated[
+        int, typer.Option("--stale-days", help="A deal idle at it this many days is stale.")
+    ] = 14,
     db: DbOpt = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
@@ -210,7 +214,12 @@ def stage_add(
         if not 0 <= probability <= 100:
             raise InvalidInput("--probability must be between 0 and 100")
         stage = pipelines.add_stage(
-            pid, name, after_position=after - 1, name_ru=name_ru, probability=probability
+            pid,
+            name,
+            after_position=after - 1,
+            name_ru=name_ru,
+            probability=probability,
+            stale_days=stale_days,
         )
     emit(_stage_json(stage), as_json, lambda _d: [f"stage {stage.position + 1} {stage.name} added"])
 
@@ -257,9 +266,69 @@ def stage_move(
     emit(stages, as_json, lambda data: _render_stages(data, counts))
 
 
+@stage_app.command("set")
+def stage_set(
+    stage_ref: Annotated[str, typer.Argument(metavar="STAGE", help="Stage number or name.")],
+    probability: Annotated[
+        int | None, typer.Option("--probability", help="Win probability, 0 to 100 percent.")
+    ] = None,
+    stale_days: Annotated[
+        int | None, typer.Option("--stale-days", help="Days idle after which a deal at it is stale (>= 1).")
+    ] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a stage's win probability (the weighted forecast) and days before a deal there is stale."""
+    from crm_tui.services import pipelines
+
+    if probability is None and stale_days is None:
+        raise fail("nothing to set: give --probability and/or --stale-days")
+    with session(db, user):
+        pid = pipelines.default_pipeline_id()
+        old = pipelines.resolve_stage(pid, stage_ref)
+        stage = pipelines.update_stage(old.id, probability=probability, stale_days=stale_days)
+
+    def render(_data: Any) -> list[str]:
+        return [
+            f"stage {stage.position + 1} {stage.name}: probability {stage.probability}%, "
+            f"stale after {stage.stale_days} days"
+        ]
+
+    emit(_stage_json(stage), as_json, render)
+
+
+@stage_app.command("remove")
+def stage_remove(
+    stage_ref: Annotated[str, typer.Argument(metavar="STAGE", help="Stage number or name.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove an open stage no deal is at (archived ones included); the stages after it move up."""
+    from crm_tui.services import pipelines
+
+    with session(db, user):
+        pid = pipelines.default_pipeline_id()
+        stage = pipelines.resolve_stage(pid, stage_ref)
+        removed = pipelines.remove_stage(stage.id)
+
+    def render(_data: Any) -> list[str]:
+        lines = [f"stage {stage.position + 1} {stage.name} removed"]
+        if removed.history_dropped:
+            n = removed.history_dropped
+            lines.append(
+                f"{n} earlier move{'s' if n != 1 else ''} into it left the deals' stage history "
+                "(their timelines keep what was written)"
+            )
+        return lines
+
+    emit({**_stage_json(stage), "history_dropped": removed.history_dropped}, as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     """Add the desk-wide commands to the root app."""
     app.command("init")(init)
     app.command("search")(search)
     app.add_typer(user_app, name="user", help="Users of the desk: add, list.")
-    app.add_typer(stage_app, name="stage", help="Pipeline stages: list, add, rename, reorder.")
+    app.add_typer(stage_app, name="stage", help="Pipeline stages: list, add, rename, reorder, set, remove.")

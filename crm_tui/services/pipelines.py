@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from peewee import fn
 
-from crm_tui.data.db import database
-from crm_tui.data.models import Deal, Pipeline, Stage
-from crm_tui.services.errors import NotFound, RuleViolation
+from crm_tui.data.db import database, is_postgres
+from crm_tui.data.models import Deal, Pipeline, Stage, StageHistory, StageTotal
+from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
 from crm_tui.services.validation import optional_text, required_text
 from crm_tui.services.views import StageView
 
@@ -95,8 +97,13 @@ def first_open_stage(pipeline_id: int) -> StageView:
     raise RuleViolation("The pipeline has no open stage")
 
 
+def _numbered(found: list[StageView]) -> str:
+    return ", ".join(f"{s.position + 1} {s.name}" for s in found)
+
+
 def resolve_stage(pipeline_id: int, ref: str | int) -> StageView:
-    """A stage by id, by position (as shown: 1-based), or by English or Russian name (case-insensitive)."""
+    """A stage by position (as shown: 1-based), or by English or Russian name (case-insensitive), or by
+    the start of one. A name or a start that more than one stage answers to is refused, never guessed."""
     all_stages = stages(pipeline_id)
     text = str(ref).strip()
     if text.isdigit():
@@ -104,20 +111,85 @@ def resolve_stage(pipeline_id: int, ref: str | int) -> StageView:
         for stage in all_stages:
             if stage.position + 1 == number:
                 return stage
-        raise NotFound(f"No stage number {number}; the pipeline has {len(all_stages)} stages")
+        raise NotFound(
+            f"No stage number {number}; the pipeline has {len(all_stages)} stages",
+            code="stage.not_found",
+            params={"stage": text, "count": len(all_stages)},
+        )
     wanted = text.casefold()
-    for stage in all_stages:
-        if wanted in (stage.name.casefold(), stage.name_ru.casefold()):
-            return stage
-    matches = [
+    exact = [s for s in all_stages if wanted in (s.name.casefold(), s.name_ru.casefold())]
+    matches = exact or [
         s
         for s in all_stages
-        if s.name.casefold().startswith(wanted) or s.name_ru.casefold().startswith(wanted)
+        if s.name.casefold().startswith(wanted) or (s.name_ru and s.name_ru.casefold().startswith(wanted))
     ]
     if len(matches) == 1:
         return matches[0]
-    names = ", ".join(f"{s.position + 1} {s.name}" for s in all_stages)
-    raise NotFound(f"No stage {text!r}; stages: {names}")
+    if len(matches) > 1:
+        raise InvalidInput(
+            f"Stage {text!r} is ambiguous: {_numbered(matches)}; give the stage's number",
+            {"stage": "ambiguous"},
+            code="stage.ambiguous",
+            params={"stage": text, "numbers": [s.position + 1 for s in matches]},
+        )
+    raise NotFound(
+        f"No stage {text!r}; stages: {_numbered(all_stages)}",
+        code="stage.not_found",
+        params={"stage": text},
+    )
+
+
+def _lock_pipeline(pipeline_id: int) -> None:
+    """Hold the pipeline while its stages are checked and changed: two people adding or renaming stages at
+    once cannot both pass the name check (PostgreSQL; a SQLite transaction holds the write lock already)."""
+    if is_postgres():
+        list(Pipeline.select(Pipeline.id).where(Pipeline.id == pipeline_id).for_update())
+
+
+def _check_names(pipeline_id: int, name: str, name_ru: str, *, stage_id: int | None = None) -> None:
+    """Stage names are unique in a pipeline, case-insensitively, across both languages (``crm deal move``
+    takes either), and a name is never a bare number (a number picks a stage by its position)."""
+    for field, value in (("name", name), ("name_ru", name_ru)):
+        if value.isdigit():
+            raise InvalidInput(
+                f"A stage name cannot be a number ({value!r}): numbers pick stages by position",
+                {field: "number"},
+                code="stage.name_number",
+                params={"name": value},
+            )
+    for other in stages(pipeline_id):
+        if other.id == stage_id:
+            continue
+        taken = {other.name.casefold(), other.name_ru.casefold()} - {""}
+        for field, value in (("name", name), ("name_ru", name_ru)):
+            if value and value.casefold() in taken:
+                raise InvalidInput(
+                    f"Stage {other.position + 1} is already called {value!r}; stage names must differ",
+                    {field: "taken"},
+                    code="stage.name_taken",
+                    params={"name": value, "stage": other.position + 1},
+                )
+
+
+def _check_numbers(probability: int | None, stale_days: int | None) -> None:
+    """A probability is 0-100 %, stale days at least 1; both problems are named at once."""
+    fields: dict[str, str] = {}
+    messages: list[str] = []
+    if probability is not None and not 0 <= probability <= 100:
+        fields["probability"] = f"between 0 and 100 %, not {probability}"
+        messages.append(f"A probability is between 0 and 100 %, not {probability}")
+    if stale_days is not None and stale_days < 1:
+        fields["stale_days"] = f"at least 1, not {stale_days}"
+        messages.append(f"Stale days must be at least 1, not {stale_days}")
+    if fields:
+        code = "stage.numbers" if len(fields) > 1 else f"stage.{next(iter(fields))}"
+        value = probability if "probability" in fields else stale_days
+        raise InvalidInput(
+            "; ".join([messages[0], *(m[0].lower() + m[1:] for m in messages[1:])]),
+            fields,
+            code=code,
+            params={"probability": probability, "stale_days": stale_days, "value": value},
+        )
 
 
 def add_stage(
@@ -132,7 +204,10 @@ def add_stage(
     """Insert an open stage after the given 0-based position (service delivery may be several stages)."""
     name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
     name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
+    _check_numbers(probability, stale_days)
     with database.atomic():
+        _lock_pipeline(pipeline_id)
+        _check_names(pipeline_id, name, name_ru)
         open_positions = [s.position for s in stages(pipeline_id) if s.kind == "open"]
         if open_positions and not -1 <= after_position <= open_positions[-1]:
             raise RuleViolation("A new stage goes among the open stages: Won and Lost stay at the end")
@@ -153,17 +228,43 @@ def add_stage(
     return stage_view(stage)
 
 
+def _stage(stage_id: int, *, lock: bool = False) -> Stage:
+    query = Stage.select().where(Stage.id == stage_id)
+    if lock and is_postgres():
+        query = query.for_update()
+    stage = query.first()
+    if stage is None:
+        raise NotFound(f"No stage #{stage_id}", code="stage.not_found", params={"stage": stage_id})
+    return stage
+
+
 def rename_stage(stage_id: int, name: str, name_ru: str | None = None) -> StageView:
     name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
     if name_ru is not None:
         name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
     with database.atomic():
-        stage = Stage.get_or_none(Stage.id == stage_id)
-        if stage is None:
-            raise NotFound(f"No stage #{stage_id}")
+        stage = _stage(stage_id)
+        _lock_pipeline(stage.pipeline_id)
+        new_ru = stage.name_ru if name_ru is None else name_ru.strip()
+        _check_names(stage.pipeline_id, name, new_ru, stage_id=stage.id)
         stage.name = name
-        if name_ru is not None:
-            stage.name_ru = name_ru
+        stage.name_ru = new_ru
+        stage.save()
+    return stage_view(stage)
+
+
+def update_stage(
+    stage_id: int, *, probability: int | None = None, stale_days: int | None = None
+) -> StageView:
+    """Set a stage's win probability (0-100 %, for the weighted forecast) and/or the days after which a
+    deal idle at it is stale (at least 1: the kanban and the velocity report flag it)."""
+    _check_numbers(probability, stale_days)
+    with database.atomic():
+        stage = _stage(stage_id, lock=True)
+        if probability is not None:
+            stage.probability = probability
+        if stale_days is not None:
+            stage.stale_days = stale_days
         stage.save()
     return stage_view(stage)
 
@@ -185,15 +286,55 @@ def move_stage(stage_id: int, new_position: int) -> list[StageView]:
     return stages(stage.pipeline_id)
 
 
-def delete_stage(stage_id: int) -> None:
+@dataclass(frozen=True)
+class Removed:
+    """A stage removed: what it was, and how many moves into it left deals' stage history."""
+
+    stage: StageView
+    history_dropped: int
+
+
+def remove_stage(stage_id: int) -> Removed:
+    """Remove a stage no deal is at (archived deals count: they keep their stage). Won and Lost stay, and
+    so does the pipeline's last open stage. The moves deals once made into it leave the stage history
+    (reports); each deal's timeline keeps them as they were written."""
     with database.atomic():
-        stage = Stage.get_or_none(Stage.id == stage_id)
-        if stage is None:
-            raise NotFound(f"No stage #{stage_id}")
-        if Deal.select().where(Deal.stage == stage_id).exists():
-            raise RuleViolation(f"Stage {stage.name!r} still has deals; move them first")
+        stage = _stage(stage_id)
+        _lock_pipeline(stage.pipeline_id)
+        stage = _stage(stage_id, lock=True)
+        view = stage_view(stage)
+        if stage.kind != "open":
+            raise RuleViolation(
+                f"{stage.name} is a closing stage: every pipeline keeps its Won and Lost",
+                code="stage.closing",
+                params={"stage": view.position + 1, "name": stage.name},
+            )
+        others_open = (
+            Stage.select()
+            .where((Stage.pipeline == stage.pipeline_id) & (Stage.kind == "open") & (Stage.id != stage.id))
+            .count()
+        )
+        if not others_open:
+            raise RuleViolation(
+                f"{stage.name} is the only open stage; a pipeline keeps at least one",
+                code="stage.last_open",
+                params={"stage": view.position + 1, "name": stage.name},
+            )
+        at_it = Deal.select().where(Deal.stage == stage.id).count()
+        if at_it:
+            raise RuleViolation(
+                f"{at_it} deal{'s' if at_it != 1 else ''} {'are' if at_it != 1 else 'is'} at stage "
+                f"{view.position + 1} {stage.name}; move {'them' if at_it != 1 else 'it'} first",
+                code="stage.has_deals",
+                params={"stage": view.position + 1, "name": stage.name, "deals": at_it},
+            )
+        dropped = StageHistory.select().where(StageHistory.to_stage == stage.id).count()
+        StageHistory.update(from_stage=None).where(StageHistory.from_stage == stage.id).execute()
+        StageHistory.delete().where(StageHistory.to_stage == stage.id).execute()
+        StageTotal.delete().where(StageTotal.stage == stage.id).execute()
         stage.delete_instance()
         _renumber(stage.pipeline_id)
+    return Removed(view, dropped)
 
 
 def _renumber(pipeline_id: int) -> None:

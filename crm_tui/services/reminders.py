@@ -32,19 +32,19 @@ from typing import Any, Protocol
 from peewee import fn
 
 from crm_tui.data.db import database
-from crm_tui.data.models import Setting, Task
+from crm_tui.data.models import Task
 from crm_tui.data.reminder_models import ReminderDelivery
 from crm_tui.i18n import t as say
 from crm_tui.i18n_format import span
 from crm_tui.i18n_words import linked_text, task_title
-from crm_tui.services import clock, tasks
+from crm_tui.services import clock, settings, tasks
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.reminder_digest import desktop_text
 from crm_tui.services.views import Reminder
 
 DEFAULT_EVERY = tasks.REMIND_EVERY
 LEASE = timedelta(minutes=2)
-SETTING_KEY = "remind_every"
+SETTING_KEY = "reminders.every"  # a desk setting (services/settings.py); older desks said remind_every
 ENV_EVERY = "CRM_REMIND_EVERY"
 BATCH = 200
 
@@ -88,29 +88,41 @@ def parse_interval(text: str) -> timedelta:
     """``"90s"``, ``"30m"``, ``"1h"``, ``"1d"``; a bare number is minutes. At least one minute."""
     match = _INTERVAL.match(text.lower())
     if not match:
-        raise InvalidInput(f"Not an interval: {text!r} (use 30m, 1h, 90s)", {"every": "bad interval"})
+        raise InvalidInput(
+            f"Not an interval: {text!r} (use 30m, 1h, 90s)",
+            {"every": "bad interval"},
+            code="interval.invalid",
+            params={"value": text},
+        )
     amount, unit = int(match.group(1)), match.group(2) or "m"
     seconds = amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
     if seconds < 60:
-        raise InvalidInput("The reminder interval must be at least one minute", {"every": "too short"})
+        raise InvalidInput(
+            f"An interval must be at least one minute: {text!r}",
+            {"every": "too short"},
+            code="interval.too_short",
+            params={"value": text},
+        )
+    if seconds > 366 * 86400:
+        raise InvalidInput(
+            f"An interval must be at most a year: {text!r}",
+            {"every": "too long"},
+            code="interval.too_long",
+            params={"value": text},
+        )
     return timedelta(seconds=seconds)
 
 
 def interval() -> timedelta:
-    """How often an overdue task is reminded again: ``CRM_REMIND_EVERY``, else the desk setting, else 1 h."""
-    env = os.environ.get(ENV_EVERY)
-    if env:
-        return parse_interval(env)
-    row = Setting.get_or_none(Setting.key == SETTING_KEY)
-    return parse_interval(row.value) if row else DEFAULT_EVERY
+    """How often an overdue task is reminded again: ``CRM_REMIND_EVERY``, else the desk setting
+    ``reminders.every``, else 1 h."""
+    every: timedelta = settings.value(SETTING_KEY)
+    return every
 
 
 def set_interval(text: str) -> timedelta:
-    every = parse_interval(text)
-    with database.atomic():
-        Setting.insert(key=SETTING_KEY, value=text.strip()).on_conflict(
-            conflict_target=[Setting.key], update={Setting.value: text.strip()}
-        ).execute()
+    """Store the desk's ``reminders.every`` (``crm remind --every``, ``crm config set``)."""
+    every: timedelta = settings.put(SETTING_KEY, text)
     return every
 
 

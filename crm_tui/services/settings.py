@@ -3,10 +3,14 @@ shared by everyone on the desk. Each key has a default, so a new desk works with
 
 ``value("first_call.delay")`` gives the typed value; ``put()`` validates and stores the text a person
 typed. Interval values are written as ``30m``, ``1h``, ``90s``, ``1d`` (a bare number is minutes).
+
+A key may also be overridden for one process by an environment variable (``CRM_REMIND_EVERY`` for
+``reminders.every``): ``value()`` honours it, ``listing()`` says so, and nothing is stored.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +26,15 @@ def _interval(text: str) -> timedelta:
     from crm_tui.services.reminders import parse_interval
 
     return parse_interval(text)
+
+
+def _interval_text(every: timedelta) -> str:
+    """The shortest exact spelling: ``1h``, ``90m``, ``1d``, ``150s``."""
+    seconds = int(every.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _currency(text: str) -> str:
@@ -42,18 +55,54 @@ class Key:
     default: str
     parse: Callable[[str], Any]
     help: str
+    show: Callable[[Any], str] = str
+    """The stored spelling of a parsed value (``60m`` is stored as ``1h``, ``rub`` as ``RUB``)."""
+    env: str | None = None
+    """An environment variable that overrides the stored value for the process that has it."""
 
 
 KEYS: dict[str, Key] = {
     k.name: k
     for k in (
-        Key("first_call.delay", "1h", _interval, "how soon a new lead is to be called"),
-        Key("first_call.retry", "30m", _interval, "when to call again after no answer or busy"),
-        Key("reminders.every", "1h", _interval, "how often an overdue task is reminded again"),
+        Key(
+            "first_call.delay",
+            "1h",
+            _interval,
+            "how soon a new lead is to be called",
+            _interval_text,
+        ),
+        Key(
+            "first_call.retry",
+            "30m",
+            _interval,
+            "when to call again after no answer or busy",
+            _interval_text,
+        ),
+        Key(
+            "reminders.every",
+            "1h",
+            _interval,
+            "how often an overdue task is reminded again",
+            _interval_text,
+            env="CRM_REMIND_EVERY",
+        ),
         Key("currency.default", "RUB", _currency, "the currency of a new deal"),
         Key("backups.keep", "14", parse_keep, "how many daily backups to keep beside the desk"),
     )
 }
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One desk setting as a person reads it: ``source`` is ``default``, ``desk`` (stored) or ``env``."""
+
+    key: str
+    value: str
+    default: str
+    is_default: bool
+    source: str
+    help: str
+    env: str | None
 
 
 def key(name: str) -> Key:
@@ -68,24 +117,64 @@ def key(name: str) -> Key:
     return found
 
 
-def text(name: str) -> str:
-    """The stored text of a setting, else its default."""
-    k = key(name)
+def _stored(name: str) -> str | None:
     row = Setting.get_or_none(Setting.key == name)
-    return row.value if row is not None else k.default
+    return row.value if row is not None else None
+
+
+def text(name: str) -> str:
+    """The stored text of a setting, else its default (the environment's override is not looked at)."""
+    k = key(name)
+    stored = _stored(name)
+    return stored if stored is not None else k.default
 
 
 def value(name: str) -> Any:
-    """The typed value (a ``timedelta`` for intervals, a code for the currency)."""
-    return key(name).parse(text(name))
+    """The typed value (a ``timedelta`` for intervals, a code for the currency): the environment's
+    override if the key has one and it is set, else the stored value, else the default."""
+    k = key(name)
+    override = os.environ.get(k.env) if k.env else None
+    return k.parse(override if override else text(name))
+
+
+def view(name: str) -> SettingView:
+    """A setting with where its value comes from."""
+    k = key(name)
+    stored = _stored(name)
+    override = os.environ.get(k.env) if k.env else None
+    if override:
+        shown, source = k.show(k.parse(override)), "env"
+    elif stored is not None:
+        shown, source = stored, "desk"
+    else:
+        shown, source = k.default, "default"
+    try:
+        same = k.parse(shown) == k.parse(k.default)
+    except InvalidInput:  # a value stored by hand, outside put(): shown as it is, never the default
+        same = False
+    return SettingView(k.name, shown, k.default, same, source, k.help, k.env)
+
+
+def listing() -> list[SettingView]:
+    """Every desk setting, in the registry's order."""
+    return [view(name) for name in KEYS]
 
 
 def put(name: str, raw: str) -> Any:
     """Validate and store a setting; returns the typed value. A bad value writes nothing."""
-    parsed = key(name).parse(raw)
-    stored = raw.strip()
+    k = key(name)
+    parsed = k.parse(raw)
+    stored = k.show(parsed)
     with database.atomic():
         Setting.insert(key=name, value=stored).on_conflict(
             conflict_target=[Setting.key], update={Setting.value: stored}
         ).execute()
     return parsed
+
+
+def reset(name: str) -> Any:
+    """Forget the desk's value: the default applies again. Returns the default's typed value."""
+    k = key(name)
+    with database.atomic():
+        Setting.delete().where(Setting.key == name).execute()
+    return k.parse(k.default)

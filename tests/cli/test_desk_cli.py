@@ -114,7 +114,8 @@ def test_acting_as_an_unknown_user_is_refused(crm: Crm, counts: Counts) -> None:
 
 def test_stage_list_shows_numbers_names_and_deal_counts(desk: Desk, crm: Crm) -> None:
     lines = crm("stage", "list").out.splitlines()
-    assert lines[0].split() == ["#", "STAGE", "ЭТАП", "KIND", "PROB", "DEALS", "ID"]
+    assert lines[0].split() == ["#", "STAGE", "ЭТАП", "KIND", "PROB", "STALE", "DEALS", "ID"]
+    assert lines[2].split()[-5:-2] == ["open", "10%", "7d"]
     assert lines[1].startswith("1  Lead registered         Первичное обращение")
     assert lines[1].split()[-2] == "1"  # the seeded deal
     assert lines[7].startswith("7  Won") and lines[8].startswith("8  Lost")
@@ -155,6 +156,76 @@ def test_stage_refusals(crm: Crm, counts: Counts, args: list[str], message: str)
         "Lead registered",
         "Need discovery",
     ]
+
+
+def test_stage_set_probability_and_stale_days(desk: Desk, crm: Crm) -> None:
+    run = crm("stage", "set", "Proposal preparation", "--probability", "35", "--stale-days", "5")
+    assert run.out == "stage 3 Proposal preparation: probability 35%, stale after 5 days\n"
+    assert crm("stage", "set", "3", "--stale-days", "10", "--json").json()["stale_days"] == 10
+    row = crm("stage", "list", "--json").json()[2]
+    assert (row["probability"], row["stale_days"]) == (35, 10)
+
+
+def test_stage_remove_refuses_while_deals_are_there_then_removes(
+    desk: Desk, crm: Crm, counts: Counts
+) -> None:
+    before = counts()
+    assert crm("stage", "remove", "1").error == "1 deal is at stage 1 Lead registered; move it first"
+    assert counts() == before
+    assert crm("deal", "move", str(desk.deal_id), "3").code == 0
+    assert crm("stage", "remove", "1").out.splitlines() == [
+        "stage 1 Lead registered removed",
+        "1 earlier move into it left the deals' stage history (their timelines keep what was written)",
+    ]
+    data = crm("stage", "remove", "выяснение", "--json").json()
+    assert (data["name"], data["number"], data["history_dropped"]) == ("Need discovery", 1, 0)
+    assert [s["name"] for s in crm("stage", "list", "--json").json()][:2] == [
+        "Proposal preparation",
+        "Proposal negotiation",
+    ]
+
+
+def test_a_rename_to_a_name_in_use_is_refused_so_deal_move_cannot_go_astray(
+    desk: Desk, crm: Crm, counts: Counts
+) -> None:
+    assert crm("deal", "move", str(desk.deal_id), "5").code == 0
+    before = counts()
+    assert crm("stage", "rename", "1", "Need discovery").error == (
+        "Stage 2 is already called 'Need discovery'; stage names must differ"
+    )
+    assert crm("stage", "add", "need DISCOVERY", "--after", "3").error == (
+        "Stage 2 is already called 'need DISCOVERY'; stage names must differ"
+    )
+    assert counts() == before
+    assert crm("deal", "move", str(desk.deal_id), "Need discovery").out.startswith(f"deal #{desk.deal_id} ")
+    deal = crm("deal", "show", str(desk.deal_id), "--json").json()["deal"]
+    assert (deal["stage_position"], deal["stage_name"]) == (1, "Need discovery")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["set", "2", "--probability", "120"], "A probability is between 0 and 100 %, not 120"),
+        (["set", "2", "--stale-days", "0"], "Stale days must be at least 1, not 0"),
+        (["set", "2"], "nothing to set: give --probability and/or --stale-days"),
+        (
+            ["set", "Proposal", "--probability", "1"],
+            "Stage 'Proposal' is ambiguous: 3 Proposal preparation, ",
+        ),
+        (["remove", "Won"], "Won is a closing stage: every pipeline keeps its Won and Lost"),
+        (["remove", "Провалено"], "Lost is a closing stage: every pipeline keeps its Won and Lost"),
+        (["remove", "9"], "No stage number 9; the pipeline has 8 stages"),
+        (["rename", "2", "5"], "A stage name cannot be a number ('5'): numbers pick stages by position"),
+    ],
+)
+def test_stage_set_and_remove_refusals(
+    desk: Desk, crm: Crm, counts: Counts, args: list[str], message: str
+) -> None:
+    before = counts()
+    assert crm("stage", *args).error.startswith(message)
+    assert counts() == before
+    row = crm("stage", "list", "--json").json()[1]
+    assert (row["name"], row["probability"], row["stale_days"]) == ("Need discovery", 10, 7)
 
 
 def test_search_cyrillic_and_phone_fragments(desk: Desk, crm: Crm) -> None:

@@ -195,7 +195,7 @@ def _step_7_upgrades_and_backfills(url: str) -> None:
     hour, day = timedelta(hours=1), timedelta(days=1)
     with db.connection_context():
         assert not any(c.name == "first_call_at" for c in db.get_columns("lead"))
-        assert migrations.upgrade(db) == list(range(7, migrations.latest_version() + 1))
+        assert migrations.upgrade(db) == [m.version for m in migrations.all_migrations() if m.version >= 7]
         assert migrations.current_version(db) == migrations.latest_version()
         first = {lead.id: lead.first_call_at for lead in Lead.select().order_by(Lead.id)}
         assert first == {1: now + hour, 2: None, 3: now + 2 * day}
