@@ -103,6 +103,8 @@ class LeadDetail:
     deal_id: int | None
     repeat_count: int
     duplicates: list[SearchHit] = field(default_factory=list)
+    history: list[InteractionRow] = field(default_factory=list)
+    """Newest first: calls, e-mails, meetings, notes, repeat requests, the desk's events on the lead."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,9 @@ class InteractionRow:
     lead_id: int | None
     contact_id: int | None
     deal_id: int | None
+    code: str = ""
+    """An event the desk recorded (``lead.edited``, ``lead.requalified``...): worded from ``params``."""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

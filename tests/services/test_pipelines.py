@@ -83,12 +83,12 @@ def test_reorder_stages(db: Database) -> None:
 
 
 def test_a_stage_with_deals_cannot_be_deleted(desk: Desk) -> None:
-    first = pipelines.resolve_stage(pipelines.default_pipeline_id(), "1")
+    with_deal = pipelines.resolve_stage(pipelines.default_pipeline_id(), "2")  # the converted lead's deal
     with pytest.raises(RuleViolation, match="still has deals"):
-        pipelines.delete_stage(first.id)
-    empty = pipelines.resolve_stage(pipelines.default_pipeline_id(), "2")
+        pipelines.delete_stage(with_deal.id)
+    empty = pipelines.resolve_stage(pipelines.default_pipeline_id(), "3")
     pipelines.delete_stage(empty.id)
-    assert "Need discovery" not in names()
+    assert "Proposal preparation" not in names()
     assert [s.position for s in pipelines.stages()] == list(range(7))
 
 
