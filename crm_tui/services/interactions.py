@@ -58,11 +58,11 @@ def log(
 ) -> InteractionRow:
     """Record an interaction linked to a lead, a contact and/or a deal.
 
-    ``at``: when it happened, for one logged late (not after ``now``). A call fulfils the call tasks of
-    its lead (the first-call task, a repeat request's) and ``task_id``, the task it was made for: they
-    are done. A call that did not reach the client (``retry``; by default a retry outcome such as "no
-    answer", see :func:`is_retry_outcome`) keeps them open instead, due again after the desk's retry delay
-    from the call, so the lead stays in the reminders.
+    ``at``: when it happened, for one logged late (a person's time: see :func:`check_at`). A call
+    fulfils the call tasks of its lead (the first-call task, a repeat request's) and ``task_id``, the
+    task it was made for: they are done. A call that did not reach the client (``retry``; by default a
+    retry outcome such as "no answer", see :func:`is_retry_outcome`) keeps them open instead, due again
+    after the desk's retry delay from the call, so the lead stays in the reminders.
     """
     if kind not in LOGGABLE:
         raise InvalidInput(
@@ -76,13 +76,6 @@ def log(
             "An interaction needs a lead, a contact or a deal",
             {"contact": "required"},
             code="interaction.unlinked",
-        )
-    if at is not None and at > now:
-        raise InvalidInput(
-            f"{at:%Y-%m-%d %H:%M} is in the future: log what happened, plan what will happen as a task",
-            {"at": "in the future"},
-            code="at.future",
-            params={"at": at.isoformat()},
         )
     if kind in CALL_KINDS:
         if duration is None:
@@ -144,6 +137,18 @@ def log(
                 item.at, lead_id=lead_id, contact_id=contact_id, task_id=task_id, retry=unanswered, now=now
             )
     return get(item.id)
+
+
+def check_at(at: datetime, now: datetime) -> datetime:
+    """A time a person gave for something that happened (``crm log --at``): not after ``now``."""
+    if at > now:
+        raise InvalidInput(
+            f"{at:%Y-%m-%d %H:%M} is in the future: log what happened, plan what will happen as a task",
+            {"at": "in the future"},
+            code="at.future",
+            params={"at": at.isoformat()},
+        )
+    return at
 
 
 def call_fulfils(

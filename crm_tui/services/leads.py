@@ -24,7 +24,15 @@ from crm_tui.data.models import (
 from crm_tui.services import interactions, pipelines, settings
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
 from crm_tui.services.validation import normalize_email, normalize_phone, required_text
-from crm_tui.services.views import ConversionResult, InteractionRow, LeadDetail, LeadRow, SearchHit, StageView
+from crm_tui.services.views import (
+    ConversionResult,
+    InteractionRow,
+    LeadDetail,
+    LeadEdited,
+    LeadRow,
+    SearchHit,
+    StageView,
+)
 
 FIRST_CALL_DELAY = timedelta(hours=1)
 """The default of the desk setting ``first_call.delay`` (what a new lead's call task is due after)."""
@@ -489,7 +497,7 @@ class LeadEdit:
     referrer: str | None = None
 
 
-def edit(lead_id: int, changes: LeadEdit, *, by: int | None, now: datetime) -> LeadRow:
+def edit(lead_id: int, changes: LeadEdit, *, by: int | None, now: datetime) -> LeadEdited:
     """Correct a lead's fields, validated as when it was registered; the search index follows, and the
     lead's history records which fields changed, from what to what (``lead.edited``). Nothing changed
     writes nothing."""
@@ -520,7 +528,7 @@ def edit(lead_id: int, changes: LeadEdit, *, by: int | None, now: datetime) -> L
             if key in wanted and (before or None) != (after or None):
                 diff[key] = {"from": before, "to": after}
         if not diff:
-            return row(lead_id)
+            return LeadEdited(row(lead_id), {})
         for key, change in diff.items():
             setattr(lead, "owner" if key == "owner_id" else key, change["to"])
         lead.save()
@@ -545,7 +553,7 @@ def edit(lead_id: int, changes: LeadEdit, *, by: int | None, now: datetime) -> L
             contact=lead.contact_id,
             data=_event("lead.edited", changes=diff),
         )
-    return row(lead_id)
+    return LeadEdited(row(lead_id), diff)
 
 
 def history(lead_id: int, *, limit: int = 100) -> list[InteractionRow]:

@@ -312,7 +312,8 @@ def parse_due(text: str, now_local: datetime, field: str = "due") -> datetime:
         return datetime.fromisoformat(text.strip())
     except ValueError as error:
         raise InvalidInput(
-            f"Not a {field} time: {text!r} (use ISO '2026-12-01 10:00', '+30m', '+2h', 'tomorrow 9:00')",
+            f"Not a {'due time' if field == 'due' else 'time'}: {text!r}"
+            " (use ISO '2026-12-01 10:00', '+30m', '+2h', 'tomorrow 9:00')",
             {field: "bad time"},
             code=code,
             params={"text": text},

@@ -108,6 +108,15 @@ class LeadDetail:
 
 
 @dataclass(frozen=True)
+class LeadEdited:
+    """A lead after :func:`leads.edit`, and what changed: ``{field: {"from": old, "to": new}}`` (empty when
+    nothing did)."""
+
+    lead: LeadRow
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ConversionResult:
     lead_id: int
     contact_id: int

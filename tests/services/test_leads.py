@@ -318,13 +318,15 @@ def test_edit_corrects_fields_reindexes_and_records_the_change_as_a_coded_event(
     from crm_tui.services import search
 
     later = NOW + timedelta(minutes=5)
-    row = leads.edit(
+    edited = leads.edit(
         desk.new_lead_id,
         leads.LeadEdit(name="Иван Петров", phone="+7 916 765-43-21", email="", utm_source="google"),
         by=desk.manager_id,
         now=later,
     )
+    row = edited.lead
     assert (row.name, row.phone, row.email, row.utm_source) == ("Иван Петров", "+79167654321", None, "google")
+    assert set(edited.changes) == {"name", "phone", "email", "utm_source"}
     assert [h.id for h in search.search("петров", kinds=["lead"])] == [desk.new_lead_id]
     assert search.search("смирнов", kinds=["lead"]) == []
     task = Task.get((Task.lead == desk.new_lead_id) & (Task.kind == "first_call"))
@@ -460,13 +462,6 @@ def test_an_unanswered_call_keeps_the_first_call_task_open_and_moves_it(desk: De
 def test_a_call_logged_in_the_future_is_refused(desk: Desk, counts: Counts) -> None:
     before = counts()
     with pytest.raises(InvalidInput) as refused:
-        interactions.log(
-            "call_out",
-            by=desk.manager_id,
-            now=NOW,
-            at=NOW + timedelta(minutes=1),
-            lead_id=desk.new_lead_id,
-            duration=10,
-        )
+        interactions.check_at(NOW + timedelta(minutes=1), NOW)
     assert refused.value.code == "at.future"
     assert counts() == before

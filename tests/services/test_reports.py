@@ -287,7 +287,7 @@ def test_managers_calls_first_call_delay_and_wins(db: Database, anna: int) -> No
     b = lead(t, owner=anna)
     call(t + 2 * timedelta(hours=1), lead_id=b, by=anna, seconds=300)
     lead(t, owner=anna)  # never called
-    interactions.log("call_in", by=anna, now=t + DAY, at=t + DAY, lead_id=a, duration=30)
+    interactions.log("call_in", by=anna, now=t, at=t + DAY, lead_id=a, duration=30)
     deal = convert(a, t + DAY, amount=50_000_00)
     deals.update_amount(deal, 50_000_00, by=None, now=t)
     win(deal, t + 2 * DAY)
