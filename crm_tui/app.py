@@ -156,6 +156,14 @@ class CrmApp(App[None]):
         ),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key of this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the app"),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            id="app.undo",
+            show=False,
+            tooltip="Undo the last change made by one key, while its message is shown",
+        ),
     ]
 
     def __init__(
@@ -186,6 +194,8 @@ class CrmApp(App[None]):
         """When the last key or mouse event came (``time.monotonic()``)."""
         self.memory_settled = False
         """Set by :meth:`settle_memory` (a second after the first paint) until the app unmounts."""
+        self.pending_undo: Any = None
+        """The undo on offer (``widgets.undo.Undo``): the last one-key change, while its toast shows."""
         self.leads_arrived = Signal[LeadsArrived](self, "leads-arrived")
         """Published on the UI loop when leads newer than the last poll exist (any process wrote them)."""
         translate_bindings(self, self.lang)
@@ -384,6 +394,12 @@ class CrmApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self.last_input = time.monotonic()
+        if isinstance(event, events.Click) and self.pending_undo is not None:
+            from crm_tui.widgets import undo
+
+            toast = undo.clicked_toast(event)
+            if toast is not None:
+                self.run_worker(undo.run_pending(self, toast=toast), group="undo", exit_on_error=False)
         await super().on_event(event)
 
     def collect_when_idle(self) -> None:
@@ -438,6 +454,22 @@ class CrmApp(App[None]):
         if action in ("switch_mode", "search", "help") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    async def action_undo(self) -> None:
+        """``ctrl+z``: undo the last change made by one key while its toast is shown (``widgets/undo.py``)."""
+        from crm_tui.widgets import undo
+
+        self.run_worker(undo.run_pending(self), group="undo", exit_on_error=False)
+
+    async def action_quit(self) -> None:
+        """``q`` / ``ctrl+q``: with a scripted call in progress, ask first; the call is saved as interrupted
+        before the app closes (``CallScriptPane.before_quit``)."""
+        from crm_tui.widgets.call_script import CallScriptPane
+
+        if CallScriptPane.live(self):
+            self.run_worker(CallScriptPane.before_quit(self), group="quit", exit_on_error=False)
+            return
+        self.exit()
 
     async def action_search(self) -> None:
         from crm_tui.screens.search import SearchScreen

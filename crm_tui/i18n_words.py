@@ -15,16 +15,27 @@ from collections.abc import Mapping
 
 from crm_tui.i18n import t
 
-OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wrong number", "not interested",
-            "interested")
+OUTCOMES = (
+    "reached",
+    "no answer",
+    "busy",
+    "voicemail",
+    "call back later",
+    "wrong number",
+    "not interested",
+    "interested",
+)
 """The call outcomes offered when a call is logged (the last one is written by the demo's scripts)."""
 
 WORDINGS: tuple[tuple[str | None, re.Pattern[str], str], ...] = tuple(
     (kind, re.compile(pattern), key)
     for kind, pattern, key in (
         ("conversion", r"Lead #(?P<lead>\d+) converted", "event.converted"),
-        ("conversion", r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)",
-         "event.deal-opened"),
+        (
+            "conversion",
+            r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)",
+            "event.deal-opened",
+        ),
         ("repeat_request", r"Repeat request from (?P<name>.+)", "event.repeat-request"),
         (None, r"Acts signed", "event.acts-signed"),  # whole texts: the same words, whoever wrote them
         (None, r"Disqualified", "event.disqualified"),
@@ -83,3 +94,41 @@ def linked_text(label: str, lang: str = "en") -> str:
         if label.startswith(f"{kind}: "):
             return t(f"tasks.linked.{kind}", lang).format(name=label[len(kind) + 2 :])
     return label
+
+
+def field_word(field: str, lang: str) -> str:
+    """A lead's field as ``lang`` names it (``utm_term`` -> ``keyword`` / ``ключевое слово``)."""
+    key = f"field.{field}"
+    word = t(key, lang)
+    return field if word == key else word
+
+
+def event_text(code: str, params: Mapping[str, object], lang: str = "en", *, detail: bool = False) -> str:
+    """An event the desk recorded with a code (``lead.edited``...), worded in ``lang`` from its
+    parameters; ``detail`` adds what each edited field was and became. An unknown code shows as it is."""
+    key = f"event.{code}"
+    template = t(key, lang)
+    if template == key:
+        return code
+    values = {k: "" if v is None else v for k, v in params.items()}
+    changes = params.get("changes")
+    if isinstance(changes, Mapping):
+        values["fields"] = ", ".join(field_word(str(f), lang) for f in changes)
+    text = template.format_map(_Keep(values))
+    if detail and isinstance(changes, Mapping):
+        lines = []
+        for name, change in changes.items():
+            if isinstance(change, Mapping):
+                before, after = change.get("from"), change.get("to")
+                lines.append(
+                    t("event.field-change", lang).format(
+                        field=field_word(str(name), lang), before=before or "—", after=after or "—"
+                    )
+                )
+        text = "\n".join([text, *lines])
+    return text
+
+
+class _Keep(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return ""

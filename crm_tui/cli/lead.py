@@ -1,4 +1,4 @@
-"""``crm lead ...``: register, list, show, qualify, disqualify, convert."""
+"""``crm lead ...``: register, list, show, edit, qualify, disqualify, requalify, convert."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import typer
 from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, id_argument, id_option, session, table
 
 if TYPE_CHECKING:
-    from crm_tui.services.views import ConversionResult, LeadDetail, LeadRow, TaskRow
+    from crm_tui.services.views import (
+        ConversionResult,
+        InteractionRow,
+        LeadDetail,
+        LeadEdited,
+        LeadRow,
+        TaskRow,
+    )
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -191,18 +198,94 @@ def _render_detail(lead: LeadDetail, open_tasks: list[TaskRow]) -> list[str]:
     if lead.duplicates:
         lines.append("possible duplicates:")
         lines += [f"  {h.kind} #{h.id} {h.label} ({h.detail})" for h in lead.duplicates]
+    if lead.history:
+        lines.append("history:")
+        lines += [f"  {_history_line(item)}" for item in lead.history]
     return lines
+
+
+def _history_line(item: InteractionRow) -> str:
+    """``2026-03-02 12:40  call_out 1:30 reached  Анна Петрова: summary`` (or an event's wording)."""
+    from crm_tui.i18n_words import event_text
+
+    parts = [local(item.at), item.kind]
+    if item.duration is not None:
+        minutes, seconds = divmod(item.duration, 60)
+        parts.append(f"{minutes}:{seconds:02d}")
+    if item.outcome:
+        parts.append(item.outcome)
+    text = event_text(item.code, item.params, detail=True) if item.code else (item.subject or item.summary)
+    text = " / ".join(part for part in text.splitlines() if part.strip())
+    who = item.by_name or ""
+    tail = f"{who}: {text}" if who and text else who or text
+    return "  ".join(parts) + (f"  {tail}" if tail else "")
 
 
 @app.command("show")
 def show(lead_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
-    """Every field of a lead, its UTM tags, open tasks and possible duplicates."""
+    """Every field of a lead, its UTM tags, open tasks, possible duplicates and its history (newest
+    first: calls, notes, repeat requests, edits)."""
     from crm_tui.services import leads, tasks
 
     with session(db, user):
         lead = leads.get(lead_id)
         open_tasks = tasks.open_for(lead_id=lead_id)
     emit(lead, as_json, lambda data: _render_detail(data, open_tasks))
+
+
+@app.command("edit")
+def edit(
+    lead_id: IdArg,
+    name: Annotated[str | None, typer.Option("--name", help="Name.")] = None,
+    phone_: Annotated[
+        str | None, typer.Option("--phone", help="Any usual form: '8 (916) 123-45-67'.")
+    ] = None,
+    email: Annotated[str | None, typer.Option("--email", help="E-mail ('' clears it).")] = None,
+    company: Annotated[str | None, typer.Option("--company", help="Company name.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="What the lead asked for.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="utm_source.")] = None,
+    medium: Annotated[str | None, typer.Option("--medium", help="utm_medium.")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", help="utm_campaign.")] = None,
+    keyword: Annotated[str | None, typer.Option("--keyword", help="utm_term: the search keyword.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Login of the new owner.")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Correct a lead's fields (checked as in ``lead add``); the change is kept in its history."""
+    from crm_tui.services import leads, users
+
+    with session(db, user) as s:
+        owner_id = users.by_login(owner).id if owner else None
+        changes = leads.LeadEdit(
+            name=name,
+            phone=phone_,
+            email=email,
+            company_name=company,
+            comment=comment,
+            owner_id=owner_id,
+            utm_source=source,
+            utm_medium=medium,
+            utm_campaign=campaign,
+            utm_term=keyword,
+        )
+        result = leads.edit(lead_id, changes, by=s.user_id, now=s.now)
+    emit(result, as_json, _render_edit)
+
+
+def _render_edit(result: LeadEdited) -> list[str]:
+    from crm_tui.i18n_words import field_word
+
+    lead = result.lead
+    if not result.changes:
+        return [f"lead #{lead.id} {lead.name}: nothing changed"]
+    lines = [f"lead #{lead.id} {lead.name} edited"]
+    for field, change in result.changes.items():
+        before, after = change["from"], change["to"]
+        if field == "phone":
+            before, after = phone(before), phone(after)
+        lines.append(f"  {field_word(field, 'en')}: {before or '—'} -> {after or '—'}")
+    return lines
 
 
 @app.command("qualify")
@@ -231,6 +314,24 @@ def disqualify(
     emit(row, as_json, lambda r: [f"lead #{r.id} {r.name} disqualified: {(reason or '').strip()}"])
 
 
+@app.command("requalify")
+def requalify(lead_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """A disqualified lead comes back to work (its reason cleared), with a first-call task."""
+    from crm_tui.services import leads, tasks
+
+    with session(db, user) as s:
+        row = leads.requalify(lead_id, by=s.user_id, now=s.now)
+        first_call = next((t for t in tasks.open_for(lead_id=lead_id) if t.kind == "first_call"), None)
+
+    def render(_data: Any) -> list[str]:
+        lines = [f"lead #{row.id} {row.name} back in work"]
+        if first_call is not None:
+            lines.append(_task_line(first_call))
+        return lines
+
+    emit({"lead": row, "task": first_call}, as_json, render)
+
+
 def _render_conversion(result: ConversionResult) -> list[str]:
     how = "linked to the existing contact" if result.linked_existing_contact else "new contact"
     lines = [f"lead #{result.lead_id} converted", f"contact #{result.contact_id} ({how})"]
@@ -250,7 +351,8 @@ def convert(
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Turn a qualified lead into a contact (and company) and a deal at the first stage."""
+    """Turn a qualified lead into a contact (and company) and a deal at Need discovery; its open call
+    tasks are closed."""
     from crm_tui.services import leads
 
     with session(db, user) as s:

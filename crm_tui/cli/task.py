@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, id_argument, id_option, session, table
 from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
+from crm_tui.services.views import InteractionRow, TaskRow, to_json
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from crm_tui.services.views import InteractionRow, TaskRow
 
 app = typer.Typer(no_args_is_help=True)
 log_app = typer.Typer(no_args_is_help=True)
@@ -89,41 +89,125 @@ def done(
     emit(row, as_json, lambda r: [f"task #{r.id} {r.title}: done"])
 
 
-def _render_call(row: InteractionRow) -> list[str]:
-    minutes, seconds = divmod(row.duration or 0, 60)
+@app.command("reopen")
+def reopen(
+    task_id: Annotated[int, id_argument("Task id.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a done task again (its reminders resume)."""
+    from crm_tui.services import tasks
+
+    with session(db, user) as s:
+        row = tasks.reopen(task_id, by=s.user_id, now=s.now)
+    emit(row, as_json, lambda r: [f"task #{r.id} {r.title}: open again, due {local(r.due_at)}"])
+
+
+@app.command("reassign")
+def reassign(
+    task_id: Annotated[int, id_argument("Task id.")],
+    login: Annotated[str, typer.Argument(help="Login of the new assignee.", metavar="LOGIN")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give an open task to someone else."""
+    from crm_tui.services import tasks, users
+
+    with session(db, user) as s:
+        row = tasks.reassign(task_id, users.by_login(login).id, by=s.user_id, now=s.now)
+    emit(row, as_json, lambda r: [f"task #{r.id} {r.title}: assigned to @{r.assignee_login}"])
+
+
+KIND_WORDS = {
+    "call_in": "call",
+    "call_out": "call",
+    "email_in": "email",
+    "email_out": "email",
+    "meeting": "meeting",
+    "note": "note",
+}
+
+
+def _render_logged(logged: Logged) -> list[str]:
+    row = logged.interaction
     about = [
         f"{name} #{value}"
         for name, value in (("contact", row.contact_id), ("deal", row.deal_id), ("lead", row.lead_id))
         if value
     ]
-    direction = "incoming" if row.kind == "call_in" else "outgoing"
-    return [f"call #{row.id} logged: {direction}, {minutes}:{seconds:02d}, {', '.join(about)}"]
+    what = [KIND_WORDS.get(row.kind, row.kind) + f" #{row.id} logged:"]
+    if row.kind in ("call_in", "email_in"):
+        what.append("incoming,")
+    elif row.kind in ("call_out", "email_out"):
+        what.append("outgoing,")
+    if row.duration is not None:
+        minutes, seconds = divmod(row.duration, 60)
+        what.append(f"{minutes}:{seconds:02d},")
+    lines = [" ".join(what) + " " + ", ".join(about)]
+    for task in logged.tasks:
+        state = "done" if task.done_at else f"not reached, due again {local(task.due_at)}"
+        lines.append(f"task #{task.id} {task.title}: {state}")
+    return lines
 
 
-@log_app.command("call")
-def call(
-    contact: Annotated[int | None, id_option("--contact", "Contact id.")] = None,
-    duration: Annotated[int | None, typer.Option("--duration", help="Length in seconds.")] = None,
-    summary: Annotated[str, typer.Option("--summary", help="What was said and agreed.")] = "",
-    direction: Annotated[str, typer.Option("--direction", help="in or out.")] = "out",
-    outcome: Annotated[str, typer.Option("--outcome", help="Short result: 'перезвонить', 'КП'.")] = "",
-    subject: Annotated[str, typer.Option("--subject", help="Subject line.")] = "",
-    deal: Annotated[int | None, id_option("--deal", "Deal id.")] = None,
-    lead: Annotated[int | None, id_option("--lead", "Lead id (before it is converted).")] = None,
-    db: DbOpt = None,
-    user: UserOpt = None,
-    as_json: JsonOpt = False,
+@dataclass(frozen=True)
+class Logged:
+    interaction: InteractionRow
+    tasks: list[TaskRow]
+    """The call tasks the call fulfilled (done) or, not reached, moved to a later time."""
+
+
+LeadOpt = Annotated[int | None, id_option("--lead", "Lead id (before it is converted).")]
+ContactOpt = Annotated[int | None, id_option("--contact", "Contact id.")]
+DealOpt = Annotated[int | None, id_option("--deal", "Deal id.")]
+AtOpt = Annotated[
+    str | None,
+    typer.Option("--at", help="When it happened, if not now: ISO, '-30m', 'today 9:40' (not in the future)."),
+]
+SubjectOpt = Annotated[str, typer.Option("--subject", help="Subject line.")]
+SummaryOpt = Annotated[str, typer.Option("--summary", help="What was said and agreed.")]
+OutcomeOpt = Annotated[
+    str, typer.Option("--outcome", help="Short result: 'reached', 'no answer', 'busy', 'перезвонить'.")
+]
+DirectionOpt = Annotated[str, typer.Option("--direction", help="in or out.")]
+DurationOpt = Annotated[int | None, typer.Option("--duration", help="Length in seconds.")]
+
+
+def _log(
+    kind: str,
+    *,
+    lead: int | None,
+    contact: int | None,
+    deal: int | None,
+    at: str | None,
+    direction: str | None,
+    duration: int | None,
+    subject: str,
+    summary: str,
+    outcome: str,
+    db: str | None,
+    user: str | None,
+    as_json: bool,
 ) -> None:
-    """Log a call: who, when (now), how long, about what."""
-    from crm_tui.services import interactions
+    from crm_tui.services import clock, interactions, tasks
 
-    if direction not in DIRECTIONS:
+    if direction is not None and direction not in DIRECTIONS:
         raise fail(f"--direction must be 'in' or 'out', not {direction!r}")
+    if kind in ("call", "email"):
+        kind = f"{kind}_{direction or 'out'}"
     with session(db, user) as s:
+        when = None
+        if at is not None:
+            when = clock.to_utc(tasks.parse_due(at, clock.to_local(s.now), field="at"))
+            interactions.check_at(when, s.now)
+        watched = [t.id for t in tasks.open_for(lead_id=lead)] if lead is not None else []
         row = interactions.log(
-            DIRECTIONS[direction],
+            kind,
             by=s.user_id,
             now=s.now,
+            at=when,
             lead_id=lead,
             contact_id=contact,
             deal_id=deal,
@@ -132,4 +216,136 @@ def call(
             summary=summary,
             outcome=outcome,
         )
-    emit(row, as_json, _render_call)
+        touched = [tasks.row(t) for t in watched] if kind in interactions.CALL_KINDS else []
+        touched = [t for t in touched if t.done_at is not None or t.kind in interactions.CALL_TASK_KINDS]
+    logged = Logged(row, touched)
+    # --json: the interaction's own keys (as before), with the call tasks it closed or moved under "tasks"
+    emit({**to_json(row), "tasks": touched} if as_json else logged, as_json, _render_logged)
+
+
+@log_app.command("call")
+def call(
+    contact: ContactOpt = None,
+    duration: DurationOpt = None,
+    summary: SummaryOpt = "",
+    direction: DirectionOpt = "out",
+    outcome: OutcomeOpt = "",
+    subject: SubjectOpt = "",
+    deal: DealOpt = None,
+    lead: LeadOpt = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log a call: who, when (now, or --at), how long, about what. On a lead it closes the first-call
+    task; an outcome like 'no answer' or 'busy' keeps it open, due again after the retry delay."""
+    _log(
+        "call",
+        lead=lead,
+        contact=contact,
+        deal=deal,
+        at=at,
+        direction=direction,
+        duration=duration,
+        subject=subject,
+        summary=summary,
+        outcome=outcome,
+        db=db,
+        user=user,
+        as_json=as_json,
+    )
+
+
+@log_app.command("email")
+def email(
+    contact: ContactOpt = None,
+    summary: SummaryOpt = "",
+    direction: DirectionOpt = "out",
+    subject: SubjectOpt = "",
+    outcome: OutcomeOpt = "",
+    deal: DealOpt = None,
+    lead: LeadOpt = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log an e-mail sent (out, the default) or received (in)."""
+    _log(
+        "email",
+        lead=lead,
+        contact=contact,
+        deal=deal,
+        at=at,
+        direction=direction,
+        duration=None,
+        subject=subject,
+        summary=summary,
+        outcome=outcome,
+        db=db,
+        user=user,
+        as_json=as_json,
+    )
+
+
+@log_app.command("meeting")
+def meeting(
+    contact: ContactOpt = None,
+    duration: DurationOpt = None,
+    summary: SummaryOpt = "",
+    subject: SubjectOpt = "",
+    outcome: OutcomeOpt = "",
+    deal: DealOpt = None,
+    lead: LeadOpt = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log a meeting that took place (its length optional)."""
+    _log(
+        "meeting",
+        lead=lead,
+        contact=contact,
+        deal=deal,
+        at=at,
+        direction=None,
+        duration=duration,
+        subject=subject,
+        summary=summary,
+        outcome=outcome,
+        db=db,
+        user=user,
+        as_json=as_json,
+    )
+
+
+@log_app.command("note")
+def note(
+    contact: ContactOpt = None,
+    summary: SummaryOpt = "",
+    subject: SubjectOpt = "",
+    deal: DealOpt = None,
+    lead: LeadOpt = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a note (its text in --summary) to a lead, a contact or a deal."""
+    _log(
+        "note",
+        lead=lead,
+        contact=contact,
+        deal=deal,
+        at=at,
+        direction=None,
+        duration=None,
+        subject=subject,
+        summary=summary,
+        outcome="",
+        db=db,
+        user=user,
+        as_json=as_json,
+    )

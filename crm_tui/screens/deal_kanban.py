@@ -35,6 +35,7 @@ from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.scroll_bars import settle_scroll_bar
 from crm_tui.widgets.stage_column import StageColumn
+from crm_tui.widgets.undo import offer
 
 FIRST_PAGE = 15
 NEXT_PAGE = 30
@@ -393,7 +394,23 @@ class DealKanbanScreen(AppBound, Screen[None]):
             self.refused(error)
             return
         if moved is not None:
-            self.moved(column, moved)
+            news = self.moved(column, moved)
+            if moved.stage_kind == "open":  # a step between open stages: ctrl+z moves it back at once
+                self.offer_move_back(deal.stage_id, moved, news)
+
+    def offer_move_back(self, from_stage: int, moved: DealRow, news: str) -> None:
+        """Offer ``ctrl+z`` for a move, said on the line above the board: ``deals.move`` back to the stage
+        the deal came from, recorded in its history as a move of its own."""
+
+        async def undo() -> None:
+            async with self.writing:
+                back = await self.crm.run_db(deals.move, moved.id, from_stage, **self.who())
+                source = next((c for c in self.columns() if c.stage.id == moved.stage_id), None)
+                if source is not None and self.is_attached:
+                    self.moved(source, back)
+
+        offer(self.crm, news, undo, toast=False)
+        self.show_summary(f"{news} · {self.crm.t('undo.key-hint')}")
 
     def next_is_won(self, column: StageColumn) -> bool:
         columns = self.columns()
@@ -418,7 +435,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
             self.refused(error)
             return None
 
-    def moved(self, source: StageColumn, deal: DealRow) -> None:
+    def moved(self, source: StageColumn, deal: DealRow) -> str:
         """Take the card out of its column and put it on top of the new one; the cursor follows it."""
         source.take(deal.id)  # the cursor stays where the card was
         target = next((c for c in self.columns() if c.stage.id == deal.stage_id), None)
@@ -426,9 +443,11 @@ class DealKanbanScreen(AppBound, Screen[None]):
             target.put(deal, self.crm.now())
         # Said on the line above the board rather than in a toast: a toast is two more layouts of the screen.
         stage = target.title if target is not None else deal.stage_title(self.crm.lang)
-        self.show_summary(self.say("kanban.moved", title=deal.title, stage=stage))
+        news = self.say("kanban.moved", title=deal.title, stage=stage)
+        self.show_summary(news)
         if target is not None:
             self.focus_column(target)
+        return news
 
     @work(group="kanban-move")
     async def action_sign_acts(self) -> None:

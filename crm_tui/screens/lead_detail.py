@@ -1,11 +1,14 @@
 """One lead: its fields and UTM, possible duplicates (``enter`` opens a match), open tasks, history.
 
-``t`` take, ``c`` qualify and convert, ``x`` disqualify, ``escape`` back to where it was opened from.
+``e`` edit, ``l`` log a call / e-mail / meeting / note, ``t`` take, ``c`` qualify and convert, ``x``
+disqualify (undone with ``ctrl+z`` while its toast shows), ``r`` back to work (a disqualified lead),
+``escape`` back to where it was opened from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,16 +20,19 @@ from textual.widgets.option_list import Option
 
 from crm_tui.i18n import status_name
 from crm_tui.i18n_format import span, when
-from crm_tui.i18n_words import event_words, task_title
+from crm_tui.i18n_words import event_text, event_words, task_title
 from crm_tui.messages import RecordChanged
+from crm_tui.screens.dialogs.lead_form import LeadFormDialog
+from crm_tui.screens.dialogs.log_call import LogCallDialog
 from crm_tui.screens.dialogs.note import ReasonForm
-from crm_tui.services import clock, interactions, leads, tasks
+from crm_tui.services import clock, leads, tasks
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
-from crm_tui.services.views import InteractionRow, LeadDetail, TaskRow
+from crm_tui.services.views import InteractionRow, LeadDetail, LeadEdited, TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import kind_label
+from crm_tui.widgets.undo import offer
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,21 @@ class LeadPage:
 
 
 def load_lead(lead_id: int) -> LeadPage:
-    return LeadPage(
-        leads.get(lead_id),
-        tasks.open_for(lead_id=lead_id),
-        interactions.timeline(lead_id=lead_id, limit=30),
+    lead = leads.get(lead_id, history_limit=30)
+    return LeadPage(lead, tasks.open_for(lead_id=lead_id), lead.history)
+
+
+def edit_lead(lead_id: int, new: leads.NewLead, *, by: int, now: datetime) -> LeadEdited:
+    """What the lead form returned, as a correction of the fields it shows."""
+    changes = leads.LeadEdit(
+        name=new.name,
+        phone=new.phone,
+        email=new.email or "",
+        company_name=new.company_name,
+        comment=new.comment,
+        utm_source=new.utm_source,
     )
+    return leads.edit(lead_id, changes, by=by, now=now)
 
 
 class LeadDetailScreen(AppBound, Screen[None]):
@@ -56,6 +72,15 @@ class LeadDetailScreen(AppBound, Screen[None]):
             "x", "disqualify", "Disqualify", id="inbox.disqualify", tooltip="Close the lead, with a reason"
         ),
         Binding("k", "call", "Call", id="lead.call", tooltip="Call with a script; the pane docks beside"),
+        Binding("e", "edit", "Edit", id="lead.edit", tooltip="Correct the lead's fields"),
+        Binding("l", "log", "Log", id="lead.log", tooltip="Log a call, an e-mail, a meeting or a note"),
+        Binding(
+            "r",
+            "requalify",
+            "Back to work",
+            id="lead.requalify",
+            tooltip="A disqualified lead comes back to work, with a first-call task",
+        ),
     ]
 
     def __init__(self, lead_id: int) -> None:
@@ -143,7 +168,7 @@ class LeadDetailScreen(AppBound, Screen[None]):
         self.query_one("#lead-tasks", Static).update("\n".join(task_lines) or "—")
         history = [
             f"{when(clock.to_local(i.at), '%d %b %H:%M', lang)}  {kind_label(i.kind, lang)[0]:<12}"
-            f" {_esc(event_words(i.subject or i.summary, lang, self.crm.stage_names_ru, i.kind))}"
+            f" {_esc(history_text(i, lang, self.crm.stage_names_ru))}"
             for i in page.history
         ]
         self.query_one("#lead-history", Static).update("\n".join(history) or "—")
@@ -192,6 +217,60 @@ class LeadDetailScreen(AppBound, Screen[None]):
         if reason and await self.crm.run_rule(leads.disqualify, self.lead_id, reason) is not None:
             self.post_message(RecordChanged("lead", self.lead_id))
             self.load()
+            offer(self.crm, self.crm.t("lead.disqualified-note").format(name=name), self.undo_disqualify)
+
+    async def undo_disqualify(self) -> None:
+        await self.crm.run_db(leads.requalify, self.lead_id, by=self.crm.user_id, now=self.crm.now())
+        self.post_message(RecordChanged("lead", self.lead_id))
+        if self.is_attached:
+            self.load()
+
+    @work(group="lead-action", exclusive=True, exit_on_error=False)
+    async def action_requalify(self) -> None:
+        row = await self.crm.run_rule(leads.requalify, self.lead_id)
+        if row is not None:
+            self.notify(self.crm.t("lead.requalified").format(name=row.name))
+            self.post_message(RecordChanged("lead", self.lead_id))
+            self.load()
+
+    @work(group="lead-action", exclusive=True, exit_on_error=False)
+    async def action_edit(self) -> None:
+        if self.page is None:
+            return
+        new = await self.app.push_screen_wait(LeadFormDialog(self.crm.lang, lead=self.page.lead))
+        if new is None:
+            return
+        edited = await self.crm.run_rule(edit_lead, self.lead_id, new)
+        if edited is None:
+            return
+        if not edited.changes:
+            self.notify(self.crm.t("lead.unchanged"))
+        else:
+            self.notify(self.crm.t("lead.saved").format(name=edited.lead.name))
+            self.post_message(RecordChanged("lead", self.lead_id))
+            self.load()
+
+    def action_log(self) -> None:
+        contact_id = self.page.lead.contact_id if self.page else None
+
+        def logged(row: object) -> None:
+            if row is not None:
+                self.load()
+
+        self.app.push_screen(LogCallDialog(contact_id, lead_id=self.lead_id), logged)
+
+
+def history_text(item: InteractionRow, lang: str, stage_names: dict[str, str]) -> str:
+    """One event of the lead's history in ``lang``: a coded event worded from its parameters, else what
+    the rules or a person wrote (with the outcome of a call)."""
+    if item.code:
+        return event_text(item.code, item.params, lang)
+    text = event_words(item.subject or item.summary, lang, stage_names, item.kind)
+    if item.outcome and item.kind in ("call_in", "call_out"):
+        from crm_tui.i18n_words import outcome_word
+
+        text = " · ".join(part for part in (outcome_word(item.outcome, lang), text) if part)
+    return text
 
 
 def _esc(text: str) -> str:

@@ -29,6 +29,7 @@ from crm_tui.services.views import LeadRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
+from crm_tui.widgets.undo import offer
 
 STATUS_FILTERS: tuple[str | None, ...] = (
     None,
@@ -329,7 +330,15 @@ class LeadInboxScreen(AppBound, Screen[None]):
         closed = await self.crm.run_rule(leads.disqualify, row.id, reason)
         if closed is not None:
             self.changed(closed)
-            self.notify(f"{closed.name}: {status_name(closed.status, self.crm.lang)}")
+
+            async def undo() -> None:  # ctrl+z while the toast shows: the lead is back in work
+                back = await self.crm.run_db(
+                    leads.requalify, closed.id, by=self.crm.user_id, now=self.crm.now()
+                )
+                if self.is_attached:
+                    self.changed(back)
+
+            offer(self.crm, f"{closed.name}: {status_name(closed.status, self.crm.lang)}", undo)
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def action_open_duplicate(self) -> None:

@@ -25,6 +25,7 @@ from crm_tui.services.views import TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.text import clip
+from crm_tui.widgets.undo import offer
 
 REFRESH_SECONDS = 10.0
 
@@ -143,8 +144,13 @@ class TaskQueueScreen(AppBound, Screen[None]):
             title = self.group_title(group)
             shown = len(group.rows)
             more = self.crm.t("tasks.first").format(count=shown) if group.count > shown else ""
-            options.append(Option(Content.styled(f"{title} · {group.count}{more}", "bold"),
-                                  id=f"group-{group.key}", disabled=True))
+            options.append(
+                Option(
+                    Content.styled(f"{title} · {group.count}{more}", "bold"),
+                    id=f"group-{group.key}",
+                    disabled=True,
+                )
+            )
             for row in group.rows:
                 if row.id in self.rows:  # read while a write moved it between groups: list it once
                     continue
@@ -199,15 +205,32 @@ class TaskQueueScreen(AppBound, Screen[None]):
         return ids[position + 1] if position + 1 < len(ids) else None
 
     async def _write(
-        self, fn: Any, *args: Any, done: str = "", keep: int | None = None, **kwargs: Any
+        self,
+        fn: Any,
+        *args: Any,
+        done: str = "",
+        keep: int | None = None,
+        undo: Any = None,
+        **kwargs: Any,
     ) -> Any:
-        """Run a rule with this user and clock; show its refusal; reload the queue."""
+        """Run a rule with this user and clock; show its refusal; reload the queue. ``keep``: the task the
+        cursor rests on afterwards (``-1``: the one the rule returned). ``undo``: a rule that undoes it
+        (called with the task's id), offered from the toast and with ``ctrl+z``."""
         result = await self.crm.run_rule(fn, *args, **kwargs)
         if result is None:
             return None
-        if done:
+        if undo is not None:
+            task_id = result.id
+
+            async def undone() -> None:
+                back = await self.crm.run_db(undo, task_id, by=self.crm.user_id, now=self.crm.now())
+                if self.is_attached:
+                    await self.reload(back.id)
+
+            offer(self.crm, done, undone)
+        elif done:
             self.notify(done)
-        await self.reload(keep)
+        await self.reload(result.id if keep == -1 else keep)
         return result
 
     # --- actions ----------------------------------------------------------------------------------------
@@ -216,7 +239,7 @@ class TaskQueueScreen(AppBound, Screen[None]):
         row = self.current()
         if row is not None:
             done = self.crm.t("tasks.done-note").format(title=row.title)
-            await self._write(tasks.complete, row.id, done=done, keep=self.next_task_id())
+            await self._write(tasks.complete, row.id, done=done, keep=self.next_task_id(), undo=tasks.reopen)
 
     async def action_snooze(self) -> None:
         row = self.current()
@@ -227,7 +250,12 @@ class TaskQueueScreen(AppBound, Screen[None]):
             if isinstance(due, datetime):
                 at = when(clock.to_local(due), "%a %d %b %H:%M", self.crm.lang)
                 done = self.crm.t("tasks.snoozed").format(when=at, title=row.title)
-                await self._write(tasks.reschedule, row.id, due, done=done)
+                before = row.due_at
+
+                def back(task_id: int, *, by: int | None, now: datetime) -> TaskRow:
+                    return tasks.reschedule(task_id, before, by=by, now=now)
+
+                await self._write(tasks.reschedule, row.id, due, done=done, keep=row.id, undo=back)
 
         await self.app.push_screen(SnoozeDialog(row.title, self.crm.now), snoozed)
 
@@ -249,7 +277,8 @@ class TaskQueueScreen(AppBound, Screen[None]):
         async def created(new: object) -> None:
             if isinstance(new, NewTask):
                 done = self.crm.t("tasks.created").format(title=new.title)
-                await self._write(tasks.create, new.title, new.due_at, done=done)
+                # the cursor goes to the new task: the next key acts on it, not on the row it left
+                await self._write(tasks.create, new.title, new.due_at, done=done, keep=-1)
 
         await self.app.push_screen(NewTaskDialog(self.crm.now), created)
 

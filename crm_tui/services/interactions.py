@@ -8,8 +8,8 @@ from typing import Any
 
 from peewee import JOIN
 
-from crm_tui.data.db import database
-from crm_tui.data.models import Contact, Deal, Interaction, Lead, User
+from crm_tui.data.db import database, is_postgres
+from crm_tui.data.models import Contact, Deal, Interaction, Lead, Task, User
 from crm_tui.services.errors import InvalidInput, NotFound
 from crm_tui.services.validation import optional_text
 from crm_tui.services.views import InteractionRow
@@ -17,6 +17,27 @@ from crm_tui.services.views import InteractionRow
 LOGGABLE = ("call_in", "call_out", "email_in", "email_out", "meeting", "note")
 CALL_KINDS = ("call_in", "call_out")
 PAGE_SIZE = 50
+CALL_TASK_KINDS = ("first_call", "repeat_request")
+"""The tasks the rules make to call a lead back: a call logged on the lead fulfils them."""
+RETRY_OUTCOMES = ("no answer", "busy", "voicemail", "call back later")
+"""Standard outcomes of a call that did not reach the client (or was put off): the call task stays open,
+due again after the desk's retry delay (``first_call.retry``)."""
+
+
+def is_retry_outcome(outcome: str) -> bool:
+    """``no answer``, ``busy``, ``voicemail``, ``call back later`` - in English or in Russian
+    (``не ответил``, ``занято``...), whatever the case."""
+    from crm_tui.i18n import t
+
+    text = outcome.strip().lower()
+    return bool(text) and any(text in (code, t(f"outcome.{code}", "ru").lower()) for code in RETRY_OUTCOMES)
+
+
+def retry_delay() -> Any:
+    """The desk setting ``first_call.retry`` (default 30 min): a timedelta."""
+    from crm_tui.services import settings
+
+    return settings.value("first_call.retry")
 
 
 def log(
@@ -33,41 +54,71 @@ def log(
     outcome: str = "",
     at: datetime | None = None,
     data: dict[str, Any] | None = None,
+    retry: bool | None = None,
+    task_id: int | None = None,
 ) -> InteractionRow:
-    """Record an interaction linked to a lead, a contact and/or a deal."""
+    """Record an interaction linked to a lead, a contact and/or a deal.
+
+    ``at``: when it happened, for one logged late (a person's time: see :func:`check_at`). A call
+    fulfils the call tasks of its lead (the first-call task, a repeat request's) and ``task_id``, the
+    task it was made for: they are done. A call that did not reach the client (``retry``; by default a
+    retry outcome such as "no answer", see :func:`is_retry_outcome`) keeps them open instead, due again
+    after the desk's retry delay from the call, so the lead stays in the reminders.
+    """
     if kind not in LOGGABLE:
         raise InvalidInput(
-            f"Unknown interaction kind {kind!r}; one of: {', '.join(LOGGABLE)}", {"kind": "unknown"}
+            f"Unknown interaction kind {kind!r}; one of: {', '.join(LOGGABLE)}",
+            {"kind": "unknown"},
+            code="interaction.kind_unknown",
+            params={"kind": kind, "known": list(LOGGABLE)},
         )
     if lead_id is None and contact_id is None and deal_id is None:
-        raise InvalidInput("An interaction needs a lead, a contact or a deal", {"contact": "required"})
+        raise InvalidInput(
+            "An interaction needs a lead, a contact or a deal",
+            {"contact": "required"},
+            code="interaction.unlinked",
+        )
     if kind in CALL_KINDS:
         if duration is None:
-            raise InvalidInput("A call needs its duration in seconds", {"duration": "required"})
+            raise InvalidInput(
+                "A call needs its duration in seconds", {"duration": "required"}, code="duration.required"
+            )
         if duration < 0 or duration > 24 * 3600:
             raise InvalidInput(
-                "Call duration must be between 0 and 86400 seconds", {"duration": "out of range"}
+                "Call duration must be between 0 and 86400 seconds",
+                {"duration": "out of range"},
+                code="duration.out_of_range",
+                params={"duration": duration},
             )
+    elif duration is not None and (duration < 0 or duration > 24 * 3600):
+        raise InvalidInput(
+            "Duration must be between 0 and 86400 seconds",
+            {"duration": "out of range"},
+            code="duration.out_of_range",
+            params={"duration": duration},
+        )
     subject = optional_text(subject, "subject", "Subject", 300)
     summary = optional_text(summary, "summary", "Text", 20000, multiline=True)
     outcome = optional_text(outcome, "outcome", "Outcome", 200)
     if kind == "note" and not summary:
-        raise InvalidInput("A note needs some text", {"summary": "required"})
+        raise InvalidInput("A note needs some text", {"summary": "required"}, code="note.empty")
     with database.atomic():
         if lead_id is not None:
             lead = Lead.get_or_none(Lead.id == lead_id)
             if lead is None:
-                raise NotFound(f"No lead #{lead_id}")
+                raise NotFound(f"No lead #{lead_id}", code="lead.not_found", params={"lead": lead_id})
             if contact_id is None and lead.contact_id:
                 contact_id = lead.contact_id
             if kind in CALL_KINDS and lead.status == "new":
-                Lead.update(status="in_work").where(Lead.id == lead_id).execute()
+                Lead.update(status="in_work").where((Lead.id == lead_id) & (Lead.status == "new")).execute()
         if contact_id is not None and not Contact.select().where(Contact.id == contact_id).exists():
-            raise NotFound(f"No contact #{contact_id}")
+            raise NotFound(
+                f"No contact #{contact_id}", code="contact.not_found", params={"contact": contact_id}
+            )
         if deal_id is not None:
             deal = Deal.get_or_none(Deal.id == deal_id)
             if deal is None:
-                raise NotFound(f"No deal #{deal_id}")
+                raise NotFound(f"No deal #{deal_id}", code="deal.not_found", params={"deal": deal_id})
             if contact_id is None:
                 contact_id = deal.contact_id
         item = Interaction.create(
@@ -85,7 +136,57 @@ def log(
         )
         if kind in CALL_KINDS:
             note_call(item.at, lead_id=lead_id, contact_id=contact_id)
+            unanswered = is_retry_outcome(outcome) if retry is None else retry
+            call_fulfils(
+                item.at, lead_id=lead_id, contact_id=contact_id, task_id=task_id, retry=unanswered, now=now
+            )
     return get(item.id)
+
+
+def check_at(at: datetime, now: datetime) -> datetime:
+    """A time a person gave for something that happened (``crm log --at``): not after ``now``."""
+    if at > now:
+        raise InvalidInput(
+            f"{at:%Y-%m-%d %H:%M} is in the future: log what happened, plan what will happen as a task",
+            {"at": "in the future"},
+            code="at.future",
+            params={"at": at.isoformat()},
+        )
+    return at
+
+
+def call_fulfils(
+    at: datetime,
+    *,
+    lead_id: int | None,
+    contact_id: int | None = None,
+    task_id: int | None,
+    retry: bool,
+    now: datetime,
+) -> list[int]:
+    """What a call made at ``at`` does to the tasks it was for: the open call tasks of its lead (or of
+    its contact) and ``task_id``. Answered, they are done (at ``now``); not reached (``retry``), they stay
+    open, due again at ``at`` + the desk's retry delay, their reminders starting from then. Returns the
+    tasks touched. Call it in the transaction that records the call."""
+    linked = (Task.lead == lead_id) if lead_id is not None else (Task.contact == contact_id)
+    wanted = Task.kind.in_(CALL_TASK_KINDS) & linked
+    if lead_id is None and contact_id is None:
+        wanted = Task.id == 0
+    if task_id is not None:
+        wanted = wanted | (Task.id == task_id)
+    wanted = wanted & Task.done_at.is_null()
+    query = Task.select(Task.id).where(wanted)
+    if is_postgres():
+        query = query.for_update()
+    ids = [t.id for t in query]
+    if not ids:
+        return []
+    if retry:
+        due = at + retry_delay()
+        Task.update(due_at=due, next_remind_at=due, reminded_slot=-1).where(Task.id.in_(ids)).execute()
+    else:
+        Task.update(done_at=now).where(Task.id.in_(ids)).execute()
+    return ids
 
 
 def note_call(at: datetime, *, lead_id: int | None, contact_id: int | None) -> None:
@@ -140,7 +241,22 @@ def _query():  # type: ignore[no-untyped-def]
     )
 
 
+def _event(data: str) -> tuple[str, dict[str, Any]]:
+    """(code, params) of an event the desk recorded in ``data`` (``{"code": ..., "params": ...}``)."""
+    if not data or '"code"' not in data:
+        return "", {}
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return "", {}
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("code"), str):
+        return "", {}
+    params = parsed.get("params")
+    return parsed["code"], params if isinstance(params, dict) else {}
+
+
 def _to_row(r: dict[str, Any]) -> InteractionRow:
+    code, params = _event(r.get("data") or "")
     return InteractionRow(
         id=r["id"],
         kind=r["kind"],
@@ -154,13 +270,17 @@ def _to_row(r: dict[str, Any]) -> InteractionRow:
         contact_id=r["contact"],
         deal_id=r["deal"],
         data=(r["data"] or "") if r["kind"] == "deal_edit" else "",
+        code=code,
+        params=params,
     )
 
 
 def get(interaction_id: int) -> InteractionRow:
     found = list(_query().where(Interaction.id == interaction_id).dicts())
     if not found:
-        raise NotFound(f"No interaction #{interaction_id}")
+        raise NotFound(
+            f"No interaction #{interaction_id}", code="interaction.not_found", params={"id": interaction_id}
+        )
     return _to_row(found[0])
 
 

@@ -19,6 +19,9 @@ YAML form (see ``crm_tui/scripts/*.yaml``)::
         success: true
         task: {title: "Meeting with {name}", due: "+1d"}   # the follow-up, created with the call
         stage: Need discovery                               # move the linked deal there
+      no_answer:
+        label: No answer
+        retry: true        # not reached: the call task stays open, due again after first_call.retry
 
 An import is validated as a whole (no dangling branch, no unreachable node, at least one outcome); a bad
 file is refused with the line that is wrong and nothing is stored.
@@ -45,6 +48,10 @@ from crm_tui.services.validation import optional_text
 from crm_tui.services.views import InteractionRow, TaskRow
 
 MAX_ANSWERS = 9  # keys 1-9 on screen
+ENDED_EARLY = "ended early"
+"""The outcome written for a call ended before the script reached an outcome."""
+INTERRUPTED = "interrupted"
+"""The outcome written for a call cut short by closing the app during it."""
 DEFAULTS_KEY = "scripts.defaults_installed"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 
@@ -73,6 +80,9 @@ class Outcome:
     task_title: str | None = None
     task_due: str | None = None
     stage: str | None = None
+    retry: bool = False
+    """The client was not reached (no answer, busy, call back later): the task the call was for stays
+    open, due again after the desk's retry delay, instead of being done."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class Script:
                     "task_title": o.task_title,
                     "task_due": o.task_due,
                     "stage": o.stage,
+                    "retry": o.retry,
                 }
                 for o in self.outcomes.values()
             },
@@ -348,7 +359,13 @@ def _validate(data: _LDict, problems: list[tuple[int, str]], known_stage: Any = 
         stage = _text(value, "stage", problems, what, required=False) or None
         if stage and known_stage is not None and not known_stage(stage):
             problems.append((_line(value, "stage"), f"{what}: no stage {stage!r} in the desk's pipelines"))
-        outcomes[oid] = Outcome(oid, label, success, task_title, task_due, stage)
+        retry = value.get("retry", False)
+        if not isinstance(retry, bool):
+            problems.append((_line(value, "retry"), f"{what}: retry is true or false"))
+            retry = False
+        if retry and success:
+            problems.append((_line(value, "retry"), f"{what}: a success does not call again (retry)"))
+        outcomes[oid] = Outcome(oid, label, success, task_title, task_due, stage, retry)
 
     raw_nodes = data.get("nodes")
     nodes: dict[str, Node] = {}
@@ -719,11 +736,15 @@ def save_call(
     deal_id: int | None = None,
     kind: str = "call_out",
     task_id: int | None = None,
+    interrupted: bool = False,
 ) -> CallSaved:
     """Log the call (duration, path, outcome, notes) and its follow-up task / stage move, all or nothing.
 
     ``task_id``: the task the call was made for; it is marked done with the call, and so is the lead's
-    open "Call <lead>" (first call) task.
+    open "Call <lead>" (first call) task - unless the outcome says the client was not reached
+    (``retry``): then they stay open, due again after the desk's retry delay (``first_call.retry``).
+    ``interrupted``: the call was cut short (the app was closed during it); it is saved as such, with the
+    path so far, and its tasks stay open for the next try.
     """
     if kind not in interactions.CALL_KINDS:
         raise InvalidInput(f"A scripted call is call_in or call_out, not {kind!r}", {"kind": "unknown"})
@@ -733,12 +754,17 @@ def save_call(
         {"node": node, "answer": run.answers[i] if i < len(run.answers) else None}
         for i, node in enumerate(run.path)
     ]
-    data = {
+    if interrupted:
+        outcome = None
+    label = outcome.label if outcome else (INTERRUPTED if interrupted else ENDED_EARLY)
+    data: dict[str, Any] = {
         "script": run.script.name,
         "path": path_data,
         "outcome": outcome.id if outcome else None,
         "no_answer_notes": [{"node": n, "said": t} for n, t in run.no_answer_notes],
     }
+    if interrupted:
+        data["interrupted"] = True
     follow_up: TaskRow | None = None
     stage_name: str | None = None
     with database.atomic():
@@ -752,8 +778,10 @@ def save_call(
             duration=run.duration(now),
             subject=f"{run.script.title}",
             summary=notes,
-            outcome=outcome.label if outcome else "ended early",
+            outcome=label,
             data=data,
+            retry=interrupted or bool(outcome and outcome.retry),
+            task_id=task_id,
         )
         call = ScriptCall.create(
             interaction=logged.id,
@@ -796,16 +824,10 @@ def save_call(
             )
         if outcome and outcome.stage and deal_id is not None:
             stage_name = _follow_stage(deal_id, outcome.stage, by=by, now=now)
-        done_by_call = [task_id] if task_id is not None else []
-        if lead_id is not None:  # the lead's "Call <lead>" task is what this call fulfils
-            done_by_call += [t.id for t in tasks.open_for(lead_id=lead_id) if t.kind == "first_call"]
-        for done_id in dict.fromkeys(done_by_call):
-            if tasks.row(done_id).done_at is None:
-                tasks.complete(done_id, by=by, now=now)
     return CallSaved(
         logged,
         outcome.id if outcome else "",
-        outcome.label if outcome else "ended early",
+        label,
         follow_up,
         stage_name,
         list(run.path),

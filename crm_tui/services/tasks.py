@@ -7,7 +7,7 @@ from typing import Any
 
 from peewee import JOIN
 
-from crm_tui.data.db import database
+from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Contact, Deal, Lead, Task, User
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
 from crm_tui.services.validation import required_text
@@ -17,10 +17,15 @@ REMIND_EVERY = timedelta(hours=1)
 PAGE_SIZE = 50
 
 
-def _get(task_id: int) -> Task:
-    task = Task.get_or_none(Task.id == task_id)
+def _get(task_id: int, *, lock: bool = False) -> Task:
+    """The task, or NotFound; ``lock=True`` (inside a transaction) takes its row lock on PostgreSQL
+    before a rule reads what it checks (``deals._get`` explains why)."""
+    query = Task.select().where(Task.id == task_id)
+    if lock and is_postgres():
+        query = query.for_update()
+    task = query.get_or_none()
     if task is None:
-        raise NotFound(f"No task #{task_id}")
+        raise NotFound(f"No task #{task_id}", code="task.not_found", params={"task": task_id})
     return task
 
 
@@ -73,7 +78,7 @@ def _to_row(r: dict[str, Any]) -> TaskRow:
 def row(task_id: int) -> TaskRow:
     found = list(_query().where(Task.id == task_id).dicts())
     if not found:
-        raise NotFound(f"No task #{task_id}")
+        raise NotFound(f"No task #{task_id}", code="task.not_found", params={"task": task_id})
     return _to_row(found[0])
 
 
@@ -118,32 +123,86 @@ def create(
 
 def complete(task_id: int, *, by: int | None, now: datetime) -> TaskRow:
     with database.atomic():
-        task = _get(task_id)
+        task = _get(task_id, lock=True)
         if task.done_at is not None:
-            raise RuleViolation(f"Task #{task_id} is already done")
+            raise RuleViolation(
+                f"Task #{task_id} is already done", code="task.done", params={"task": task_id}
+            )
         task.done_at = now
         task.save()
     return row(task_id)
 
 
-def reschedule(task_id: int, due_at: datetime, *, by: int | None, now: datetime) -> TaskRow:
-    """New due time (snooze): reminders start again from it."""
+def reopen(task_id: int, *, by: int | None, now: datetime) -> TaskRow:
+    """A done task is open again (a "done" pressed by mistake, undone): its reminders resume from the
+    next one owed, not with a burst of the ones missed meanwhile."""
     with database.atomic():
-        task = _get(task_id)
+        task = _get(task_id, lock=True)
+        if task.done_at is None:
+            raise RuleViolation(
+                f"Task #{task_id} is open; only a done task can be reopened",
+                code="task.open",
+                params={"task": task_id},
+            )
+        task.done_at = None
+        task.next_remind_at = _next_remind(task.due_at, task.next_remind_at, now)
+        task.save()
+    return row(task_id)
+
+
+def _next_remind(due_at: datetime, owed: datetime | None, now: datetime) -> datetime:
+    """When a task's next reminder is owed: at its due time while that is ahead; for an overdue task the
+    one it already owed if still ahead, else the next interval after ``now`` (an overdue task's hourly
+    reminder, without one for every interval it spent done or snoozed)."""
+    if due_at > now:
+        return due_at
+    if owed is not None and owed > now:
+        return owed
+    every = _remind_every()
+    slots = int((now - due_at) / every) + 1
+    return due_at + every * slots
+
+
+def _remind_every() -> timedelta:
+    from crm_tui.services import settings
+
+    try:
+        value = settings.value("reminders.every")
+    except InvalidInput:
+        return REMIND_EVERY
+    return value if isinstance(value, timedelta) and value > timedelta(0) else REMIND_EVERY
+
+
+def reschedule(task_id: int, due_at: datetime, *, by: int | None, now: datetime) -> TaskRow:
+    """New due time (snooze): reminders start again from it (for a time already past, from the next
+    interval, not at once)."""
+    with database.atomic():
+        task = _get(task_id, lock=True)
         if task.done_at is not None:
-            raise RuleViolation(f"Task #{task_id} is done; it cannot be rescheduled")
+            raise RuleViolation(
+                f"Task #{task_id} is done; it cannot be rescheduled",
+                code="task.done",
+                params={"task": task_id},
+            )
         task.due_at = due_at
-        task.next_remind_at = due_at
+        task.next_remind_at = _next_remind(due_at, None, now)
         task.reminded_slot = -1
         task.save()
     return row(task_id)
 
 
 def reassign(task_id: int, assignee_id: int, *, by: int | None, now: datetime) -> TaskRow:
+    """Give the task to someone else (an open task; a done one stays with who did it)."""
     with database.atomic():
-        task = _get(task_id)
+        task = _get(task_id, lock=True)
+        if task.done_at is not None:
+            raise RuleViolation(
+                f"Task #{task_id} is done; it cannot be reassigned",
+                code="task.done",
+                params={"task": task_id},
+            )
         if not User.select().where(User.id == assignee_id).exists():
-            raise NotFound(f"No user #{assignee_id}")
+            raise NotFound(f"No user #{assignee_id}", code="user.not_found", params={"user": assignee_id})
         task.assignee = assignee_id
         task.save()
     return row(task_id)
@@ -221,14 +280,16 @@ def due_reminders(
 DUE_RANGE_DAYS = 3650  # a due time is within ten years of now, either way
 
 
-def parse_due(text: str, now_local: datetime) -> datetime:
-    """Local due time from ``ISO``, ``+30m`` / ``+2h`` / ``+1d``, ``today 17:00``, ``tomorrow 9:00``.
+def parse_due(text: str, now_local: datetime, field: str = "due") -> datetime:
+    """Local due time from ``ISO``, ``+30m`` / ``+2h`` / ``+1d``, ``today 17:00``, ``tomorrow 9:00``
+    (also ``-30m``, ``yesterday 17:00`` for a moment past). ``field`` names the option or field in the
+    error (``due``, ``at``): code ``<field>.invalid``.
 
     Refused (``due.out_of_range``) beyond :data:`DUE_RANGE_DAYS` days from now, never an overflow.
     """
     span = timedelta(days=DUE_RANGE_DAYS)
     try:
-        moment = _parse_due(text, now_local)
+        moment = _parse_due(text, now_local, field)
         if moment.tzinfo is not None:
             moment = moment.astimezone().replace(tzinfo=None)
         if now_local - span <= moment <= now_local + span:
@@ -236,25 +297,34 @@ def parse_due(text: str, now_local: datetime) -> datetime:
     except (OverflowError, ArithmeticError):
         pass
     shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "..."
+    what = "Due time" if field == "due" else "Time"
     raise InvalidInput(
-        f"Due time {shown!r} is out of range: at most {DUE_RANGE_DAYS // 365} years from now"
+        f"{what} {shown!r} is out of range: at most {DUE_RANGE_DAYS // 365} years from now"
         f" (+{DUE_RANGE_DAYS}d, +{DUE_RANGE_DAYS * 24}h, +{DUE_RANGE_DAYS * 24 * 60}m)",
-        {"due": "out of range"},
-        code="due.out_of_range",
+        {field: "out of range"},
+        code=f"{field}.out_of_range",
         params={"text": text, "days": DUE_RANGE_DAYS},
     )
 
 
-def _parse_due(text: str, now_local: datetime) -> datetime:
+def _parse_due(text: str, now_local: datetime, field: str) -> datetime:
     value = text.strip().lower()
+    code = f"{field}.invalid"
     if not value:
-        raise InvalidInput("A due time is required", {"due": "required"})
-    if value.startswith("+") and len(value) > 2 and value[1:-1].isdigit():
-        amount = int(value[1:-1])
+        raise InvalidInput(f"A {field} time is required", {field: "required"}, code=f"{field}.required")
+    if value[0] in "+-" and len(value) > 2 and value[1:-1].isdigit():
+        amount = int(value[1:-1]) * (1 if value[0] == "+" else -1)
         units = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
         if value[-1] in units:
             return now_local + amount * units[value[-1]]
-    for word, days in (("today", 0), ("tomorrow", 1), ("сегодня", 0), ("завтра", 1)):
+    for word, days in (
+        ("today", 0),
+        ("tomorrow", 1),
+        ("yesterday", -1),
+        ("сегодня", 0),
+        ("завтра", 1),
+        ("вчера", -1),
+    ):
         if value.startswith(word):
             rest = value[len(word) :].strip() or "9:00"
             try:
@@ -263,14 +333,15 @@ def _parse_due(text: str, now_local: datetime) -> datetime:
                 return base.replace(hour=hour, minute=minute)
             except ValueError as error:
                 raise InvalidInput(
-                    f"Not a time: {rest!r}", {"due": "bad time"}, code="due.invalid", params={"text": rest}
+                    f"Not a time: {rest!r}", {field: "bad time"}, code=code, params={"text": text}
                 ) from error
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError as error:
         raise InvalidInput(
-            f"Not a due time: {text!r} (use ISO '2026-12-01 10:00', '+30m', '+2h', 'tomorrow 9:00')",
-            {"due": "bad time"},
-            code="due.invalid",
+            f"Not a {'due time' if field == 'due' else 'time'}: {text!r}"
+            " (use ISO '2026-12-01 10:00', '+30m', '+2h', 'tomorrow 9:00')",
+            {field: "bad time"},
+            code=code,
             params={"text": text},
         ) from error

@@ -95,6 +95,17 @@ class LeadDetail:
     deal_id: int | None
     repeat_count: int
     duplicates: list[SearchHit] = field(default_factory=list)
+    history: list[InteractionRow] = field(default_factory=list)
+    """Newest first: calls, e-mails, meetings, notes, repeat requests, the desk's events on the lead."""
+
+
+@dataclass(frozen=True)
+class LeadEdited:
+    """A lead after :func:`leads.edit`, and what changed: ``{field: {"from": old, "to": new}}`` (empty when
+    nothing did)."""
+
+    lead: LeadRow
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,9 @@ class InteractionRow:
     contact_id: int | None
     deal_id: int | None
     data: str = ""  # a deal edit's stored code and values (JSON), worded when shown; "" for other kinds
+    code: str = ""
+    """An event the desk recorded (``lead.edited``, ``lead.requalified``...): worded from ``params``."""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

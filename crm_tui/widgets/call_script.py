@@ -7,12 +7,16 @@ and company, and when the call ends posts :class:`CallScriptPane.Ended` (the hos
 Keys while the pane has focus: ``1``-``9`` the client's answer, ``0`` "no suitable answer" (type what
 was said), ``backspace`` one step back, ``ctrl+e`` end the call at any point. At the end the operator
 types notes and presses Enter: the call is saved with its duration, path, outcome and follow-up.
+
+A call in progress is never lost: ``q`` / ``ctrl+q`` ask first (:meth:`CallScriptPane.before_quit`), and
+quitting anyway saves it as "interrupted", its call task kept open for the next try.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -119,6 +123,9 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         Binding("ctrl+e", "end", "End call", id="call.end", tooltip="End the call now and save it"),
     ]
 
+    running: ClassVar[weakref.WeakSet[CallScriptPane]] = weakref.WeakSet()
+    """Panes with a call in progress, in any screen of any app (one app in practice)."""
+
     mode: reactive[str] = reactive("script", init=False)
     """``script`` (answers by number), ``no-answer`` (typing what was said) or ``ending`` (notes)."""
 
@@ -145,6 +152,8 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         self.deal_id = deal_id
         self.task_id = task_id
         self.saving = False
+        self.retry_after: Any = None
+        """The desk's retry delay (``first_call.retry``), read when the call starts."""
 
     @classmethod
     async def start(
@@ -195,7 +204,13 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         except CrmError as error:
             app.notify(error.message, title=error.title, severity="error")
             return None
+        from crm_tui.services import interactions
+
         pane = cls(run, lead_id=lead_id, contact_id=contact_id, deal_id=deal_id, task_id=task_id)
+        try:
+            pane.retry_after = await app.run_db(interactions.retry_delay)
+        except CrmError:
+            pane.retry_after = None
         pane.set_class(fill, "-fill")
         await (into or screen).mount(pane)
         pane.focus()
@@ -212,8 +227,53 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
         yield Static(self.crm.t("call.help"), id="call-help")
 
     def on_mount(self) -> None:
+        self.owner = self.crm
+        CallScriptPane.running.add(self)
         self.refresh_call()
         self.set_interval(1.0, self.tick)
+
+    def on_unmount(self) -> None:
+        CallScriptPane.running.discard(self)
+
+    @classmethod
+    def live(cls, app: Any) -> list[CallScriptPane]:
+        """The calls in progress in ``app`` (not yet saved)."""
+        return [p for p in list(cls.running) if getattr(p, "owner", None) is app and not p.saving]
+
+    @classmethod
+    async def before_quit(cls, app: CrmApp) -> None:
+        """Quitting with a call in progress: ask; "yes" saves each call (as interrupted, unless it reached
+        its outcome) and then quits; "no" goes back to the call. A call that cannot be saved keeps the
+        app open."""
+        from crm_tui.screens.dialogs.note import QuestionDialog
+
+        if getattr(app, "asking_quit", False):
+            return
+        panes = cls.live(app)
+        if not panes:
+            app.exit()
+            return
+        name = panes[0].run.values.get("name") or panes[0].run.script.title
+        app.asking_quit = True  # type: ignore[attr-defined]
+        try:
+            leave = await app.push_screen_wait(
+                QuestionDialog(
+                    app.t("quit.call-title"),
+                    app.t("quit.call-question").format(name=name),
+                    yes=app.t("quit.save-and-quit"),
+                    no=app.t("quit.back-to-call"),
+                )
+            )
+        finally:
+            app.asking_quit = False  # type: ignore[attr-defined]
+        if not leave:
+            if panes[0].screen is app.screen:
+                panes[0].focus()
+            return
+        for pane in panes:
+            if not await pane.save(interrupted=not pane.run.finished):
+                return
+        app.exit()
 
     # --- what the pane shows ---------------------------------------------------------------------------
 
@@ -244,6 +304,8 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                 lines.append(say("call.follow-up").format(task=task))
             if outcome and outcome.stage and self.deal_id is not None:
                 lines.append(say("call.deal-moves").format(stage=outcome.stage))
+            if outcome and outcome.retry:
+                lines.append(say("call.retry").format(delay=self.retry_delay()))
             lines.append(say("call.ending-help"))
             ending.update(Content("\n".join(lines)))
         else:
@@ -317,9 +379,19 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
 
     # --- saving ----------------------------------------------------------------------------------------
 
-    async def save(self) -> None:
+    def retry_delay(self) -> str:
+        from crm_tui.i18n_format import span
+        from crm_tui.services import clock
+
+        now = self.crm.now()
+        if self.retry_after is None:
+            return ""
+        return span(clock.age(now - self.retry_after, now), self.crm.lang)
+
+    async def save(self, *, interrupted: bool = False) -> bool:
+        """Save the call (``interrupted``: cut short by quitting); ``False`` if it was refused."""
         if self.saving:
-            return
+            return False
         self.saving = True
         notes = self.query_one("#call-notes", Input).value
         try:
@@ -333,18 +405,22 @@ class CallScriptPane(AppBound, Vertical, can_focus=True):
                 contact_id=self.contact_id,
                 deal_id=self.deal_id,
                 task_id=self.task_id,
+                interrupted=interrupted,
             )
         except CrmError as error:
             self.saving = False
             self.notify(error.message, title=error.title, severity="error")
-            return
+            return False
         minutes, seconds = divmod(saved.interaction.duration or 0, 60)
         extra = self.crm.t("call.saved-task").format(task=saved.task.title) if saved.task else ""
         extra += self.crm.t("call.saved-stage").format(stage=saved.stage) if saved.stage else ""
         outcome = saved.outcome_label
-        if outcome == "ended early":  # the service's word for a call that reached no outcome
+        if outcome == scripts.ENDED_EARLY:  # the service's word for a call that reached no outcome
             outcome = self.crm.t("call.ended-early")
+        elif outcome == scripts.INTERRUPTED:
+            outcome = self.crm.t("call.interrupted")
         self.notify(f"{outcome}, {minutes}:{seconds:02d}{extra}", title=self.crm.t("call.saved"))
         host = self.screen
         await self.remove()
         host.post_message(self.Ended(self, saved))
+        return True

@@ -27,7 +27,7 @@ from textual.visual import Visual
 from crm_tui.deal_words import stored_edit_text
 from crm_tui.i18n import t
 from crm_tui.i18n_format import when
-from crm_tui.i18n_words import event_words, outcome_word
+from crm_tui.i18n_words import event_text, event_words, outcome_word
 from crm_tui.services import clock
 from crm_tui.services.views import InteractionRow
 from crm_tui.widgets.app_bound import AppBound
@@ -45,6 +45,7 @@ KIND_STYLES = {
     "conversion": ("★", "$warning"),
     "repeat_request": ("↺", "$warning"),
     "deal_edit": ("≡", "$secondary"),
+    "event": ("✱", "$text-muted"),
 }
 """Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
 
@@ -87,6 +88,8 @@ def event_content(
     body = [event_words(text, lang, names, row.kind) for text in (row.subject, row.summary) if text]
     if row.kind == "deal_edit":  # the deal's title, then what changed, worded from the stored code
         body += [text for text in (stored_edit_text(row.data, lang),) if text]
+    elif row.code:  # an event the desk recorded with a code (a lead edited, requalified): worded here
+        body = [event_text(row.code, row.params, lang)]
     for text in body:
         first = text.splitlines()[0] if text.strip() else ""
         parts += ["\n    ", first if len(first) <= 400 else first[:399] + "…"]

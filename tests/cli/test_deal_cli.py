@@ -23,12 +23,12 @@ def test_list_shows_stage_money_and_contact(desk: Desk, crm: Crm) -> None:
     assert run.code == 0
     header, row = run.out.splitlines()
     assert header.split()[:4] == ["ID", "TITLE", "CONTACT", "STAGE"]
-    assert row.startswith(f"{desk.deal_id}   АО Вектор  Пётр Сидоров  1 Lead registered  150 000 ₽")
+    assert row.startswith(f"{desk.deal_id}   АО Вектор  Пётр Сидоров  2 Need discovery  150 000 ₽")
     (data,) = crm("deal", "list", "--json").json()
     assert (data["id"], data["contact_id"], data["stage_position"], data["amount"]) == (
         desk.deal_id,
         desk.contact_id,
-        0,
+        1,
         15_000_000,
     )
 
@@ -40,12 +40,15 @@ def test_list_by_stage_number_or_name_and_paged(desk: Desk, crm: Crm) -> None:
     ]
     deals.move(made[0], "2", by=desk.manager_id, now=NOW)
     for ref in ("2", "Need discovery", "выяснение потребности"):
-        assert [r["id"] for r in crm("deal", "list", "--stage", ref, "--json").json()] == [made[0]]
-    first = crm("deal", "list", "--stage", "1", "--limit", "2")
-    assert [line.split()[0] for line in first.out.splitlines()[1:3]] == [str(made[2]), str(made[1])]
-    assert first.out.splitlines()[-1] == f"more: crm deal list --stage 1 --after {made[1]} --limit 2"
-    rest = crm("deal", "list", "--stage", "1", "--limit", "2", "--after", str(made[1]), "--json").json()
-    assert [r["id"] for r in rest] == [desk.deal_id]
+        assert [r["id"] for r in crm("deal", "list", "--stage", ref, "--json").json()] == [
+            made[0],
+            desk.deal_id,
+        ]
+    first = crm("deal", "list", "--stage", "1", "--limit", "1")
+    assert [line.split()[0] for line in first.out.splitlines()[1:2]] == [str(made[2])]
+    assert first.out.splitlines()[-1] == f"more: crm deal list --stage 1 --after {made[2]} --limit 1"
+    rest = crm("deal", "list", "--stage", "1", "--limit", "1", "--after", str(made[2]), "--json").json()
+    assert [r["id"] for r in rest] == [made[1]]
     assert crm("deal", "list", "--stage", "Won").out.strip() == "no deals"
 
 
@@ -57,14 +60,14 @@ def test_list_unknown_stage(desk: Desk, crm: Crm) -> None:
 def test_move_by_position_or_name_records_history(desk: Desk, crm: Crm, ref: str) -> None:
     run = crm("deal", "move", str(desk.deal_id), ref)
     assert run.code == 0, run.err
-    assert run.out.strip() == f"deal #{desk.deal_id} АО Вектор: 1 Lead registered -> 3 Proposal preparation"
+    assert run.out.strip() == f"deal #{desk.deal_id} АО Вектор: 2 Need discovery -> 3 Proposal preparation"
     assert stage_of(desk.deal_id) == "Proposal preparation"
     assert moves(desk.deal_id) == 2
 
 
 def test_move_json(desk: Desk, crm: Crm) -> None:
-    data = crm("deal", "move", str(desk.deal_id), "2", "--json").json()
-    assert (data["id"], data["stage_name"], data["stage_position"]) == (desk.deal_id, "Need discovery", 1)
+    data = crm("deal", "move", str(desk.deal_id), "1", "--json").json()
+    assert (data["id"], data["stage_name"], data["stage_position"]) == (desk.deal_id, "Lead registered", 0)
 
 
 def test_won_without_signed_acts_is_refused_and_nothing_written(desk: Desk, crm: Crm, counts: Counts) -> None:
@@ -83,7 +86,7 @@ def test_won_from_an_earlier_stage_is_refused(desk: Desk, crm: Crm, counts: Coun
     assert crm("deal", "move", str(desk.deal_id), "Won").error == (
         "A deal is won from 'Acts closed & feedback'; move it through the stages first"
     )
-    assert counts() == before and stage_of(desk.deal_id) == "Lead registered"
+    assert counts() == before and stage_of(desk.deal_id) == "Need discovery"
 
 
 def test_sign_acts_then_win(desk: Desk, crm: Crm) -> None:
@@ -104,7 +107,7 @@ def test_lost_needs_a_reason(desk: Desk, crm: Crm, counts: Counts) -> None:
     assert crm("deal", "move", str(desk.deal_id), "Lost").error == "A lost deal needs a reason"
     assert crm("deal", "lose", str(desk.deal_id)).error == "A lost deal needs a reason"
     assert crm("deal", "lose", str(desk.deal_id), "--reason", "  ").error == "A lost deal needs a reason"
-    assert counts() == before and stage_of(desk.deal_id) == "Lead registered"
+    assert counts() == before and stage_of(desk.deal_id) == "Need discovery"
 
 
 def test_lose_with_a_reason_then_the_deal_stays_closed(desk: Desk, crm: Crm, counts: Counts) -> None:
@@ -130,7 +133,7 @@ def test_move_with_reason_to_lost(desk: Desk, crm: Crm) -> None:
     [
         (["move", "999", "2"], "No deal #999"),
         (["move", "1", "42"], "No stage number 42; the pipeline has 8 stages"),
-        (["move", "1", "1"], "Deal #1 is already at Lead registered"),
+        (["move", "1", "2"], "Deal #1 is already at Need discovery"),
         (["sign-acts", "999"], "No deal #999"),
         (["lose", "999", "--reason", "x"], "No deal #999"),
     ],
@@ -142,7 +145,7 @@ def test_refusals(desk: Desk, crm: Crm, counts: Counts, args: list[str], message
 
 
 def test_show_fields_and_the_history_of_moves(desk: Desk, crm: Crm) -> None:
-    crm("deal", "move", str(desk.deal_id), "2", "--user", "anna")
+    crm("deal", "move", str(desk.deal_id), "3", "--user", "anna")
     crm("deal", "lose", str(desk.deal_id), "--reason", "нет бюджета")
     run = crm("deal", "show", str(desk.deal_id))
     assert run.code == 0, run.err

@@ -117,14 +117,14 @@ def test_stage_list_shows_numbers_names_and_deal_counts(desk: Desk, crm: Crm) ->
     assert lines[0].split() == ["#", "STAGE", "ЭТАП", "KIND", "PROB", "STALE", "DEALS", "ID"]
     assert lines[2].split()[-5:-2] == ["open", "10%", "7d"]
     assert lines[1].startswith("1  Lead registered         Первичное обращение")
-    assert lines[1].split()[-2] == "1"  # the seeded deal
+    assert lines[2].split()[-2] == "1"  # the seeded deal, opened at Need discovery
     assert lines[7].startswith("7  Won") and lines[8].startswith("8  Lost")
     data = crm("stage", "list", "--json").json()
     assert [(s["number"], s["name"], s["kind"]) for s in data][-2:] == [
         (7, "Won", "won"),
         (8, "Lost", "lost"),
     ]
-    assert data[0]["deals"] == 1 and data[0]["totals"] == {"RUB": 15_000_000}
+    assert data[1]["deals"] == 1 and data[1]["totals"] == {"RUB": 15_000_000}
 
 
 def test_stage_add_rename_and_move(desk: Desk, crm: Crm) -> None:

@@ -242,3 +242,69 @@ def test_the_next_page_hint_keeps_the_filters(crm: Crm) -> None:
     assert hint == "more: crm lead list --status new --source 'Яндекс Директ' --after 2 --limit 2"
     follow = crm(*shlex.split(hint.removeprefix("more: crm ")), "--json")
     assert [r["id"] for r in follow.json()] == [1]
+
+
+# --- edit, requalify, history -----------------------------------------------------------------------
+
+
+def test_edit_prints_what_changed_and_show_has_it_in_the_history(desk: Desk, crm: Crm) -> None:
+    lead_id = str(desk.new_lead_id)
+    run = crm("lead", "edit", lead_id, "--phone", "+7 916 765 43 21", "--keyword", "crm", "--owner", "admin")
+    assert run.code == 0, run.err
+    assert run.out.splitlines() == [
+        f"lead #{lead_id} Иван Смирнов edited",
+        "  phone: +7 916 123-45-67 -> +7 916 765-43-21",
+        f"  owner: {desk.manager_id} -> {desk.admin_id}",
+        "  keyword: crm для отдела продаж -> crm",
+    ]
+    lead = Lead.get_by_id(desk.new_lead_id)
+    assert (lead.phone, lead.utm_term, lead.owner_id) == ("+79167654321", "crm", desk.admin_id)
+    shown = crm("lead", "show", lead_id).out
+    assert "history:" in shown and "Edited: phone, owner, keyword" in shown
+    data = crm("lead", "show", lead_id, "--json").json()
+    (event,) = data["history"]
+    assert (event["kind"], event["code"]) == ("event", "lead.edited")
+    assert event["params"]["changes"]["phone"] == {"from": "+79161234567", "to": "+79167654321"}
+    assert (
+        crm("lead", "edit", lead_id, "--keyword", "crm").out.strip()
+        == f"lead #{lead_id} Иван Смирнов: nothing changed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--phone", "12345"), "Not a valid phone number: '12345'"),
+        (("--email", "no-at-sign"), "Not a valid e-mail: 'no-at-sign'"),
+        (("--owner", "nobody"), "No user with login 'nobody'"),
+    ],
+)
+def test_a_bad_edit_is_one_error_line_and_writes_nothing(
+    desk: Desk, crm: Crm, counts: Counts, args: tuple[str, ...], message: str
+) -> None:
+    before = counts()
+    assert crm("lead", "edit", str(desk.new_lead_id), *args).error.startswith(message)
+    assert crm("lead", "edit", "999", "--name", "X").error == "No lead #999"
+    assert counts() == before
+
+
+def test_requalify_brings_the_lead_back_with_a_first_call_task(desk: Desk, crm: Crm, counts: Counts) -> None:
+    lead_id = str(desk.new_lead_id)
+    crm("lead", "disqualify", lead_id, "--reason", "нет бюджета")
+    data = crm("lead", "requalify", lead_id, "--json").json()
+    assert (data["lead"]["status"], data["task"]["kind"]) == ("in_work", "first_call")
+    assert Lead.get_by_id(desk.new_lead_id).disqualify_reason is None
+    history = crm("lead", "show", lead_id, "--json").json()["history"]
+    assert [h["code"] for h in history] == ["lead.requalified", "lead.disqualified"]
+    before = counts()
+    assert crm("lead", "requalify", lead_id).error == (
+        f"Lead #{lead_id} is in_work; only a disqualified lead can be requalified"
+    )
+    assert counts() == before
+
+
+def test_convert_opens_the_deal_at_need_discovery(desk: Desk, crm: Crm) -> None:
+    data = crm("lead", "convert", str(desk.new_lead_id), "--qualify", "--json").json()
+    deal = Deal.get_by_id(data["deal_id"])
+    assert deal.stage.name == "Need discovery"
+    assert not Task.select().where((Task.lead == desk.new_lead_id) & Task.done_at.is_null()).exists()

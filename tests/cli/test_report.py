@@ -42,7 +42,7 @@ def db(tmp_path: Path) -> str:
         )
         deal = leads.convert(a, by=None, now=t + DAY, qualify_first=True).deal_id
         deals.update_amount(deal, 150_000, by=None, now=t + DAY)
-        for _ in range(5):
+        for _ in range(4):  # from Need discovery, where a converted lead's deal opens
             deals.step(deal, 1, by=None, now=t + 2 * DAY)
         deals.sign_acts(deal, by=None, now=t + 3 * DAY)
         deals.win(deal, by=None, now=t + 3 * DAY)

@@ -63,16 +63,16 @@ def test_conversion_links_an_existing_contact_and_deal_rules_hold(db: Database) 
         deals.win(converted.deal_id, by=admin, now=NOW)
     with pytest.raises(NeedsReason):
         deals.lose(converted.deal_id, "", by=admin, now=NOW)
-    assert deals.row(converted.deal_id).stage_position == 0
+    assert deals.row(converted.deal_id).stage_position == 1  # Need discovery, where a conversion opens it
 
-    for _ in range(5):
+    for _ in range(4):
         deals.step(converted.deal_id, 1, by=admin, now=NOW)
     deals.sign_acts(converted.deal_id, by=admin, now=NOW)
     assert deals.win(converted.deal_id, by=admin, now=NOW).stage_kind == "won"
-    assert len(deals.history(converted.deal_id)) == 7
+    assert len(deals.history(converted.deal_id)) == 6
 
     columns = {c.stage.name: c.count for c in deals.stage_columns()}
-    assert columns["Won"] == 1 and columns["Lead registered"] == 1
+    assert columns["Won"] == 1 and columns["Need discovery"] == 1
 
 
 def test_reminder_slots_are_claimed_once(db: Database) -> None:

@@ -57,6 +57,8 @@ def seed_board(tmp_path: Path) -> Board:
             by=anna.id, now=NOW - 30 * DAY,
         )
         conv = leads.convert(petr.id, by=anna.id, now=NOW - 29 * DAY, qualify_first=True)
+        # a converted lead's deal opens at Need discovery; the board keeps its two at the first stage
+        deals.move(conv.deal_id, "Lead registered", by=anna.id, now=NOW - 29 * DAY)
         deals.update_amount(conv.deal_id, 15_000_000, by=anna.id, now=NOW - 29 * DAY)
         audit = deals.create("Вектор: аудит", contact_id=conv.contact_id, amount=42_000_000, by=anna.id,
                              now=NOW - 25 * DAY, stage="Proposal preparation")
@@ -65,6 +67,7 @@ def seed_board(tmp_path: Path) -> Board:
             by=admin.id, now=NOW - 50 * DAY,
         )
         ivan_conv = leads.convert(ivan.id, by=admin.id, now=NOW - 49 * DAY, qualify_first=True)
+        deals.move(ivan_conv.deal_id, "Lead registered", by=admin.id, now=NOW - 49 * DAY)
         unsigned = deals.create("Ромашка: внедрение", contact_id=ivan_conv.contact_id, amount=99_000_000,
                                 by=admin.id, now=NOW - 3 * DAY, stage="Acts closed & feedback")
         gamma = deals.create("Гамма: поддержка", contact_id=ivan_conv.contact_id, amount=1_200_000,

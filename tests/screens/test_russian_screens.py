@@ -115,7 +115,7 @@ async def test_contact_card_in_russian(board: Board) -> None:
         assert any("◉ встреча" in e for e in shown) and any("☎ исходящий" in e for e in shown)
         conversion = next(e for e in shown if "★ лид" in e)  # the rules wrote it in English
         assert "Лид #1 конвертирован" in conversion
-        assert "открыта на этапе «Первичное обращение»" in conversion
+        assert "открыта на этапе «Выяснение потребности»" in conversion
         assert any("дозвонились" in e for e in shown)  # the call was logged as "reached"
         keys = footer(app)
         for label in ("Записать звонок", "Заметка", "Задача", "Изменить", "Позвонить", "Назад"):
@@ -142,7 +142,11 @@ async def test_log_call_form_refuses_bad_input_in_russian(board: Board) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, LogCallDialog)
         labels = [str(label.render()) for label in app.screen.query(".field-label").results(Static)]
-        assert labels[:2] == ["Направление (исх / вх)", "Длительность (5:30, 5 мин, 90 с)"]
+        assert labels[:3] == [
+            "Вид: звонок, письмо, встреча или заметка",
+            "Направление (исх / вх)",
+            "Длительность (5:30, 5 мин, 90 с)",
+        ]
         assert app.screen.query_one("#f-direction", Input).value == "исх"
         await pilot.press(*"abc", "enter", "enter", "enter")
         await settle(app, pilot)

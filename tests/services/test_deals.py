@@ -36,7 +36,7 @@ def to_last_open_stage(desk: Desk) -> None:
 def test_a_move_changes_the_stage_and_records_history(desk: Desk) -> None:
     row = deals.move(desk.deal_id, "3", by=desk.manager_id, now=LATER)
     assert (row.stage_name, row.stage_position, row.stage_entered_at) == ("Proposal preparation", 2, LATER)
-    assert history(desk.deal_id) == [(None, "Lead registered"), ("Lead registered", "Proposal preparation")]
+    assert history(desk.deal_id) == [(None, "Need discovery"), ("Need discovery", "Proposal preparation")]
     (last,) = (
         StageHistory.select()
         .where(StageHistory.deal == desk.deal_id)
@@ -45,14 +45,14 @@ def test_a_move_changes_the_stage_and_records_history(desk: Desk) -> None:
     )
     assert (last.by_id, last.at) == (desk.manager_id, LATER)
     change = Interaction.get((Interaction.deal == desk.deal_id) & (Interaction.kind == "stage_change"))
-    assert change.subject.endswith("Lead registered → Proposal preparation")
+    assert change.subject.endswith("Need discovery → Proposal preparation")
 
 
 @pytest.mark.parametrize(
-    "ref", ["Need discovery", "need discovery", "Выяснение потребности", "выяснение", "2"]
+    "ref", ["Proposal preparation", "proposal preparation", "Подготовка предложения", "подготовка", "3"]
 )
 def test_stage_by_english_or_russian_name_prefix_or_position(desk: Desk, ref: str) -> None:
-    assert deals.move(desk.deal_id, ref, by=desk.manager_id, now=LATER).stage_name == "Need discovery"
+    assert deals.move(desk.deal_id, ref, by=desk.manager_id, now=LATER).stage_name == "Proposal preparation"
 
 
 @pytest.mark.parametrize(
@@ -117,14 +117,14 @@ def test_lost_needs_a_reason(desk: Desk, counts: Counts, reason: str | None) -> 
     with pytest.raises(NeedsReason):
         deals.move(desk.deal_id, "Lost", by=desk.manager_id, now=LATER, reason=reason)
     assert counts() == before
-    assert stage_name(desk.deal_id) == "Lead registered"
+    assert stage_name(desk.deal_id) == "Need discovery"
 
 
 def test_lost_with_a_reason_from_any_open_stage(desk: Desk) -> None:
     row = deals.lose(desk.deal_id, " выбрали конкурента ", by=desk.manager_id, now=LATER)
     assert (row.stage_kind, row.lost_reason) == ("lost", "выбрали конкурента")
     assert Deal.get_by_id(desk.deal_id).lost_at == LATER
-    assert history(desk.deal_id)[-1] == ("Lead registered", "Lost")
+    assert history(desk.deal_id)[-1] == ("Need discovery", "Lost")
 
 
 @pytest.mark.parametrize("close", ["won", "lost"])
@@ -148,19 +148,20 @@ def test_a_closed_deal_does_not_move(desk: Desk, counts: Counts, close: str) -> 
 
 def test_moving_to_the_current_stage_is_refused(desk: Desk, counts: Counts) -> None:
     before = counts()
-    with pytest.raises(RuleViolation, match="already at Lead registered"):
-        deals.move(desk.deal_id, "1", by=desk.manager_id, now=LATER)
+    with pytest.raises(RuleViolation, match="already at Need discovery"):
+        deals.move(desk.deal_id, "2", by=desk.manager_id, now=LATER)
     assert counts() == before
 
 
 def test_step_forward_and_back(desk: Desk) -> None:
+    assert deals.step(desk.deal_id, -1, by=desk.manager_id, now=LATER).stage_name == "Lead registered"
     assert deals.step(desk.deal_id, +1, by=desk.manager_id, now=LATER).stage_name == "Need discovery"
     assert deals.step(desk.deal_id, +1, by=desk.manager_id, now=LATER).stage_name == "Proposal preparation"
-    assert deals.step(desk.deal_id, -1, by=desk.manager_id, now=LATER).stage_name == "Need discovery"
     assert len(history(desk.deal_id)) == 4
 
 
 def test_step_back_from_the_first_stage_is_refused(desk: Desk, counts: Counts) -> None:
+    deals.move(desk.deal_id, "1", by=desk.manager_id, now=LATER)
     before = counts()
     with pytest.raises(RuleViolation, match="first stage"):
         deals.step(desk.deal_id, -1, by=desk.manager_id, now=LATER)
@@ -190,11 +191,12 @@ def test_create_and_list_by_stage_with_keyset_pages(desk: Desk) -> None:
     assert [r.id for r in second] == created[::-1][2:4]
     deals.move(created[0], "2", by=desk.manager_id, now=LATER)
     stage_2 = pipelines.resolve_stage(pipelines.default_pipeline_id(), "2")
-    assert [r.id for r in deals.list_page(stage_id=stage_2.id)] == [created[0]]
+    assert [r.id for r in deals.list_page(stage_id=stage_2.id)] == [created[0], desk.deal_id]
     columns = {c.stage.name: c for c in deals.stage_columns()}
-    assert columns["Need discovery"].count == 1 and columns["Need discovery"].totals == {"RUB": 100_00}
-    assert columns["Lead registered"].count == 4
-    assert columns["Lead registered"].totals == {"RUB": 15_000_000 + (200 + 300 + 400) * 100}
+    assert columns["Need discovery"].count == 2
+    assert columns["Need discovery"].totals == {"RUB": 15_000_000 + 100_00}
+    assert columns["Lead registered"].count == 3
+    assert columns["Lead registered"].totals == {"RUB": (200 + 300 + 400) * 100}
 
 
 def test_a_new_deal_cannot_start_closed(desk: Desk, counts: Counts) -> None:

@@ -187,7 +187,7 @@ def test_the_rules_work_on_demo_records(summary: demo.DemoSummary) -> None:
     result = leads.convert(lead.id, by=1, now=NOW)
     assert Deal.get_by_id(result.deal_id).lead_id == lead.id
     moved = deals.step(result.deal_id, +1, by=1, now=NOW)
-    assert moved.stage_position == 1
+    assert moved.stage_position == 2  # from "Need discovery", where a converted lead's deal opens
 
 
 def test_foreign_keys_hold_and_settings_are_restored(summary: demo.DemoSummary) -> None:

@@ -180,7 +180,7 @@ def test_disqualify_is_refused_for_a_converted_or_disqualified_lead(desk: Desk, 
     assert Lead.get_by_id(desk.new_lead_id).disqualify_reason == "дубль"
 
 
-def test_convert_creates_contact_company_and_deal_at_the_first_open_stage(desk: Desk) -> None:
+def test_convert_creates_contact_company_and_deal_at_need_discovery(desk: Desk) -> None:
     later = NOW + timedelta(hours=2)
     interactions.log("call_out", by=desk.manager_id, now=later, lead_id=desk.qualified_lead_id, duration=60)
     result = leads.convert(desk.qualified_lead_id, by=desk.manager_id, now=later)
@@ -191,15 +191,16 @@ def test_convert_creates_contact_company_and_deal_at_the_first_open_stage(desk: 
         (c.kind, c.value) for c in ContactChannel.select().where(ContactChannel.contact == contact.id)
     ] == [("phone", "+79035551234")]
     deal = Deal.get_by_id(result.deal_id)
-    first_open = pipelines.first_open_stage(pipelines.default_pipeline_id())
+    discovery = pipelines.resolve_stage(pipelines.default_pipeline_id(), "Need discovery")
+    assert discovery.position == 1  # the open stage after "Lead registered"
     assert (deal.stage_id, deal.contact_id, deal.lead_id) == (
-        first_open.id,
+        discovery.id,
         contact.id,
         desk.qualified_lead_id,
     )
     assert [
         (h.from_stage_id, h.to_stage_id) for h in StageHistory.select().where(StageHistory.deal == deal.id)
-    ] == [(None, first_open.id)]
+    ] == [(None, discovery.id)]
     lead = Lead.get_by_id(desk.qualified_lead_id)
     assert (lead.status, lead.contact_id, lead.deal_id, lead.converted_at) == (
         "converted",
@@ -211,8 +212,26 @@ def test_convert_creates_contact_company_and_deal_at_the_first_open_stage(desk: 
     assert kinds == ["call_out", "conversion"]
     # the earlier call now shows on the new contact's timeline too
     assert [r.kind for r in interactions.timeline(contact_id=contact.id)] == ["conversion", "call_out"]
-    # the open first-call task follows the lead to the contact
-    assert Task.get(Task.lead == lead.id).contact_id == contact.id
+    # the call fulfilled the first-call task
+    assert Task.get(Task.lead == lead.id).done_at == later
+
+
+def test_convert_closes_the_open_call_tasks_and_hands_the_others_to_the_contact(desk: Desk) -> None:
+    from crm_tui.services import tasks
+
+    later = NOW + timedelta(minutes=10)
+    follow_up = tasks.create(
+        "Send the price list",
+        NOW + timedelta(days=1),
+        by=desk.manager_id,
+        now=NOW,
+        lead_id=desk.qualified_lead_id,
+    )
+    result = leads.convert(desk.qualified_lead_id, by=desk.manager_id, now=later)
+    first_call = Task.get((Task.lead == desk.qualified_lead_id) & (Task.kind == "first_call"))
+    assert first_call.done_at == later  # no reminder nags about a lead that became a deal
+    kept = Task.get_by_id(follow_up.id)
+    assert (kept.done_at, kept.contact_id) == (None, result.contact_id)
 
 
 def test_convert_with_a_company_name_creates_the_company_once(desk: Desk) -> None:
@@ -290,3 +309,159 @@ def test_a_lead_saved_from_a_stale_copy_keeps_a_first_call_logged_meanwhile(db: 
     stale.save()  # ...and the rule saves the lead
     saved = Lead.get_by_id(lead_id)
     assert (saved.status, saved.first_call_at) == ("in_work", NOW)
+
+
+# --- corrections, requalification, history, the first-call rules ----------------------------------------
+
+
+def test_edit_corrects_fields_reindexes_and_records_the_change_as_a_coded_event(desk: Desk) -> None:
+    from crm_tui.services import search
+
+    later = NOW + timedelta(minutes=5)
+    edited = leads.edit(
+        desk.new_lead_id,
+        leads.LeadEdit(name="Иван Петров", phone="+7 916 765-43-21", email="", utm_source="google"),
+        by=desk.manager_id,
+        now=later,
+    )
+    row = edited.lead
+    assert (row.name, row.phone, row.email, row.utm_source) == ("Иван Петров", "+79167654321", None, "google")
+    assert set(edited.changes) == {"name", "phone", "email", "utm_source"}
+    assert [h.id for h in search.search("петров", kinds=["lead"])] == [desk.new_lead_id]
+    assert search.search("смирнов", kinds=["lead"]) == []
+    task = Task.get((Task.lead == desk.new_lead_id) & (Task.kind == "first_call"))
+    assert task.title == "Call Иван Петров"
+    (event,) = leads.history(desk.new_lead_id)
+    assert (event.kind, event.code, event.at, event.subject, event.summary) == (
+        "event",
+        "lead.edited",
+        later,
+        "",
+        "",
+    )
+    assert event.params["changes"] == {
+        "name": {"from": "Иван Смирнов", "to": "Иван Петров"},
+        "phone": {"from": "+79161234567", "to": "+79167654321"},
+        "email": {"from": "ivan@example.ru", "to": None},
+        "utm_source": {"from": "yandex", "to": "google"},
+    }
+
+
+def test_edit_to_the_same_values_writes_nothing(desk: Desk, counts: Counts) -> None:
+    before = counts()
+    leads.edit(
+        desk.new_lead_id,
+        leads.LeadEdit(name="Иван Смирнов", phone="8 916 123-45-67"),
+        by=desk.manager_id,
+        now=NOW,
+    )
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (leads.LeadEdit(phone="12345"), "phone.invalid"),
+        (leads.LeadEdit(email="not-an-email"), "email.invalid"),
+        (leads.LeadEdit(name="  "), "name.required"),
+        (leads.LeadEdit(owner_id=999), "user.not_found"),
+    ],
+)
+def test_a_bad_edit_is_refused_with_its_code_and_writes_nothing(
+    desk: Desk, counts: Counts, edit: leads.LeadEdit, code: str
+) -> None:
+    before = counts()
+    with pytest.raises((InvalidInput, NotFound)) as refused:
+        leads.edit(desk.new_lead_id, edit, by=desk.manager_id, now=NOW)
+    assert refused.value.code == code
+    assert counts() == before
+    with pytest.raises(NotFound) as missing:
+        leads.edit(999, leads.LeadEdit(name="X"), by=desk.manager_id, now=NOW)
+    assert missing.value.code == "lead.not_found"
+
+
+def test_a_new_owner_takes_the_leads_open_tasks(desk: Desk) -> None:
+    leads.edit(desk.new_lead_id, leads.LeadEdit(owner_id=desk.admin_id), by=desk.admin_id, now=NOW)
+    task = Task.get((Task.lead == desk.new_lead_id) & (Task.kind == "first_call"))
+    assert task.assignee_id == desk.admin_id
+
+
+def test_requalify_brings_a_disqualified_lead_back_with_its_tasks(desk: Desk, counts: Counts) -> None:
+    later = NOW + timedelta(minutes=3)
+    leads.disqualify(desk.new_lead_id, "нет бюджета", by=desk.manager_id, now=NOW)
+    assert Task.select().where((Task.lead == desk.new_lead_id) & Task.done_at.is_null()).count() == 0
+    row = leads.requalify(desk.new_lead_id, by=desk.manager_id, now=later)
+    lead = Lead.get_by_id(desk.new_lead_id)
+    assert (row.status, lead.disqualify_reason, lead.closed_at) == ("in_work", None, None)
+    (task,) = Task.select().where((Task.lead == desk.new_lead_id) & Task.done_at.is_null())
+    assert (task.kind, task.due_at) == ("first_call", NOW + timedelta(hours=1))  # the one it had
+    events = [(e.code, e.params.get("reason")) for e in leads.history(desk.new_lead_id)]
+    assert events == [("lead.requalified", "нет бюджета"), ("lead.disqualified", "нет бюджета")]
+    before = counts()
+    with pytest.raises(RuleViolation) as refused:
+        leads.requalify(desk.new_lead_id, by=desk.manager_id, now=later)
+    assert refused.value.code == "lead.not_disqualified"
+    assert counts() == before
+
+
+def test_requalify_makes_a_new_first_call_task_when_the_old_one_was_done(desk: Desk, db: Database) -> None:
+    from crm_tui.services import settings
+
+    settings.put("first_call.delay", "20m")
+    interactions.log("call_out", by=desk.manager_id, now=NOW, lead_id=desk.new_lead_id, duration=30)
+    leads.disqualify(desk.new_lead_id, "не целевой", by=desk.manager_id, now=NOW)
+    later = NOW + timedelta(days=2)
+    leads.requalify(desk.new_lead_id, by=desk.manager_id, now=later)
+    (task,) = Task.select().where((Task.lead == desk.new_lead_id) & Task.done_at.is_null())
+    assert (task.kind, task.title, task.due_at, task.assignee_id) == (
+        "first_call",
+        "Call Иван Смирнов",
+        later + timedelta(minutes=20),
+        desk.manager_id,
+    )
+
+
+def test_the_first_call_delay_is_the_desk_setting(db: Database) -> None:
+    from crm_tui.services import settings
+
+    settings.put("first_call.delay", "15m")
+    lead_id = register()
+    assert Task.get(Task.lead == lead_id).due_at == NOW + timedelta(minutes=15)
+
+
+def test_a_hand_logged_call_closes_the_first_call_task(desk: Desk) -> None:
+    at = NOW + timedelta(minutes=40)
+    interactions.log(
+        "call_out",
+        by=desk.manager_id,
+        now=at + timedelta(hours=2),
+        at=at,
+        lead_id=desk.new_lead_id,
+        duration=90,
+        outcome="reached",
+    )
+    task = Task.get((Task.lead == desk.new_lead_id) & (Task.kind == "first_call"))
+    assert task.done_at == at + timedelta(hours=2)
+    assert Lead.get_by_id(desk.new_lead_id).first_call_at == at  # the report's "called within the hour"
+
+
+@pytest.mark.parametrize("outcome", ["no answer", "busy", "Call back later", "не ответил", "занято"])
+def test_an_unanswered_call_keeps_the_first_call_task_open_and_moves_it(desk: Desk, outcome: str) -> None:
+    at = NOW + timedelta(minutes=50)
+    interactions.log(
+        "call_out", by=desk.manager_id, now=at, lead_id=desk.new_lead_id, duration=0, outcome=outcome
+    )
+    task = Task.get((Task.lead == desk.new_lead_id) & (Task.kind == "first_call"))
+    assert (task.done_at, task.due_at, task.next_remind_at) == (
+        None,
+        at + timedelta(minutes=30),
+        at + timedelta(minutes=30),
+    )
+
+
+def test_a_call_logged_in_the_future_is_refused(desk: Desk, counts: Counts) -> None:
+    before = counts()
+    with pytest.raises(InvalidInput) as refused:
+        interactions.check_at(NOW + timedelta(minutes=1), NOW)
+    assert refused.value.code == "at.future"
+    assert counts() == before

@@ -103,7 +103,7 @@ def anna(desk: Desk) -> int:
 def test_funnel_counts_now_reached_conversion_chain_and_lost_reasons(db: Database) -> None:
     t = NOW - 10 * DAY
     lead(t)  # a lead never converted
-    parked = convert(lead(t), t, amount=10_000_000)  # stays at stage 1
+    parked = convert(lead(t), t, amount=10_000_000)  # stays at stage 2, where a converted lead's deal opens
     won = convert(lead(t), t, amount=25_000_000)
     win(won, t + DAY)
     second = new_deal("Второй этап", contact_id=None, amount=5_000_000, by=None, now=t)
@@ -118,8 +118,8 @@ def test_funnel_counts_now_reached_conversion_chain_and_lost_reasons(db: Databas
 
     by_name = {s.name: s for s in report.stages}
     assert [(s.count, s.amount) for s in report.stages] == [
-        (1, 10_000_000),
-        (1, 5_000_000),
+        (0, 0),
+        (2, 15_000_000),
         (0, 0),
         (0, 0),
         (0, 0),
@@ -127,17 +127,17 @@ def test_funnel_counts_now_reached_conversion_chain_and_lost_reasons(db: Databas
         (1, 25_000_000),
         (1, 7_000_000),
     ]
-    # reached: 4 deals entered stage 1; 3 got to stage 2 or later (the lost one skipped stage 2);
-    # 2 got to stage 3; only the won one went further.
-    assert [s.reached for s in report.stages] == [4, 3, 2, 1, 1, 1, 1, 0]
-    assert [s.conversion_pct for s in report.stages] == [75.0, 66.7, 50.0, 100.0, 100.0, 100.0, None, None]
+    # reached: 4 deals entered stage 1 or a later one; all 4 got to stage 2 or later (the converted ones
+    # opened there, the lost one skipped it); 2 got to stage 3; only the won one went further.
+    assert [s.reached for s in report.stages] == [4, 4, 2, 1, 1, 1, 1, 0]
+    assert [s.conversion_pct for s in report.stages] == [100.0, 50.0, 50.0, 100.0, 100.0, 100.0, None, None]
     assert by_name["Won"].count == 1
     assert (report.leads, report.converted, report.won) == (3, 2, 1)
     assert (report.converted_pct, report.won_of_leads_pct, report.won_of_converted_pct) == (66.7, 33.3, 50.0)
     assert [(r.reason, r.count, r.amount) for r in report.lost] == [("Дорого", 1, 7_000_000)]
 
     everything = reports.funnel(ReportFilter())
-    assert everything.stages[0].count == 2 and everything.stages[0].reached == 5
+    assert everything.stages[0].count == 1 and everything.stages[0].reached == 5
 
 
 def test_funnel_for_one_owner(db: Database, anna: int) -> None:
@@ -145,7 +145,7 @@ def test_funnel_for_one_owner(db: Database, anna: int) -> None:
     convert(lead(t, owner=anna), t, amount=100)
     convert(lead(t), t, amount=900)
     report = reports.funnel(ReportFilter(owner_id=anna))
-    assert (report.stages[0].count, report.stages[0].amount) == (1, 100)
+    assert (report.stages[1].count, report.stages[1].amount) == (1, 100)
     assert (report.leads, report.converted) == (1, 1)
 
 
@@ -337,7 +337,8 @@ def test_csv_holds_every_table(db: Database) -> None:
     text = reports.to_csv(reports.funnel(ReportFilter()).tables())
     lines = text.splitlines()
     assert lines[0] == "table,#,stage,kind,deals now,amount (minor units),reached,to next %"
-    assert lines[1] == "stages,1,Lead registered,open,1,100,1,0.0"
+    assert lines[1] == "stages,1,Lead registered,open,0,0,1,100.0"
+    assert lines[2] == "stages,2,Need discovery,open,1,100,1,0.0"
     assert "chain,leads,1,100.0" in lines
     assert database.obj is not None
 

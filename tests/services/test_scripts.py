@@ -67,14 +67,16 @@ def test_shipped_scripts_are_valid_and_installed_once(desk: Desk) -> None:
 
 
 def test_a_dangling_branch_is_refused_with_its_line() -> None:
-    bad = GOOD.replace('goto: later}\n  ask', 'goto: nowhere}\n  ask')
+    bad = GOOD.replace("goto: later}\n  ask", "goto: nowhere}\n  ask")
     assert refusal(bad) == [(10, "node 'hello': answer leads to 'nowhere', which is no node or outcome")]
 
 
 def test_an_unreachable_node_is_refused_with_its_line() -> None:
     bad = GOOD + "  # nothing\n"
-    bad = bad.replace("outcomes:\n", "  orphan:\n    say: Nobody comes here\n    answers:\n"
-                      "      - {text: x, goto: later}\noutcomes:\n")
+    bad = bad.replace(
+        "outcomes:\n",
+        "  orphan:\n    say: Nobody comes here\n    answers:\n      - {text: x, goto: later}\noutcomes:\n",
+    )
     assert refusal(bad) == [(16, "node 'orphan' is unreachable from 'hello'")]
 
 
@@ -151,8 +153,12 @@ def test_a_full_call_saves_path_outcome_notes_task_and_stage_in_one_go(desk: Des
         run.choose(1)
         assert run.finished and run.outcome == "met"
         saved = scripts.save_call(
-            run, by=desk.admin_id, now=NOW + timedelta(seconds=95), notes="Wants a demo",
-            contact_id=contact, deal_id=deal,
+            run,
+            by=desk.admin_id,
+            now=NOW + timedelta(seconds=95),
+            notes="Wants a demo",
+            contact_id=contact,
+            deal_id=deal,
         )
         item = Interaction.get_by_id(saved.interaction.id)
         task = Task.get(Task.title == "Meet Ольга Иванова")
@@ -208,8 +214,49 @@ def test_stats_count_nodes_answers_no_answers_outcomes_and_operators(desk: Desk)
     hello, ask = st.nodes
     assert (hello.reached, hello.answers, hello.no_answer) == (4, [("Interested", 3), ("Busy", 1)], 1)
     assert (ask.reached, ask.answers, ask.no_answer, ask.success_rate) == (
-        3, [("Yes", 1), ("No", 1)], 1, round(1 / 3, 4)
+        3,
+        [("Yes", 1), ("No", 1)],
+        1,
+        round(1 / 3, 4),
     )
     assert ask.no_answer_said == ["Talks about the weather"]
     assert hello.no_answer_said == ["Asked for a discount"]
     assert [(o.login, o.calls, o.successes) for o in st.operators] == [("admin", 2, 1), ("anna", 2, 0)]
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [(4, "No answer"), (5, "Busy")])
+def test_an_unanswered_scripted_call_keeps_the_first_call_task_and_moves_it(
+    desk: Desk, answer: int, outcome: str
+) -> None:
+    with database.connection_context():
+        scripts.ensure_defaults(now=NOW)
+        lead = leads.register(leads.NewLead("Иван", "+7 916 111-22-33"), by=desk.admin_id, now=NOW)
+        at = NOW + timedelta(minutes=45)
+        run = scripts.start_call("first-call-en", lead_id=lead.id, now=at)
+        assert run.choose(answer) and run.finished
+        saved = scripts.save_call(run, by=desk.admin_id, now=at, lead_id=lead.id)
+        task = Task.get((Task.lead == lead.id) & (Task.kind == "first_call"))
+    assert saved.outcome_label == outcome and saved.task is None
+    assert (task.done_at, task.due_at) == (None, at + timedelta(minutes=30))
+
+
+def test_an_interrupted_call_is_saved_and_keeps_the_lead_in_the_reminders(desk: Desk) -> None:
+    with database.connection_context():
+        scripts.ensure_defaults(now=NOW)
+        lead = leads.register(leads.NewLead("Иван", "+7 916 111-22-33"), by=desk.admin_id, now=NOW)
+        run = scripts.start_call("first-call-en", lead_id=lead.id, now=NOW)
+        run.choose(1)
+        saved = scripts.save_call(
+            run, by=desk.admin_id, now=NOW + timedelta(seconds=40), lead_id=lead.id, interrupted=True
+        )
+        call = Interaction.get(Interaction.kind == "call_out")
+        task = Task.get((Task.lead == lead.id) & (Task.kind == "first_call"))
+    assert saved.outcome_label == "interrupted" and call.outcome == "interrupted"
+    assert json.loads(call.data)["interrupted"] is True and call.duration == 40
+    assert task.done_at is None and task.due_at == NOW + timedelta(seconds=40, minutes=30)
+
+
+def test_retry_is_true_or_false_and_never_a_success() -> None:
+    bad = GOOD.replace("    label: Meeting booked\n", "    label: Meeting booked\n    retry: true\n")
+    with pytest.raises(scripts.ScriptError, match="a success does not call again"):
+        scripts.parse(bad)

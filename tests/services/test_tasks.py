@@ -42,8 +42,9 @@ def test_nothing_is_due_before_the_first_call_time(desk: Desk) -> None:
 
 def test_due_tasks_are_reminded_once_at_their_due_time(desk: Desk) -> None:
     due = remind(NOW + HOUR)
-    # the three seeded leads each got a first-call task due at NOW + 1h (the converted one's is still open)
-    assert sorted(slot for _, slot in due) == [0, 0, 0]
+    # the two open seeded leads each have a first-call task due at NOW + 1h (the converted one's was
+    # closed by its conversion)
+    assert sorted(slot for _, slot in due) == [0, 0]
     assert first_call(desk) in [task_id for task_id, _ in due]
     assert remind(NOW + HOUR) == []
     assert remind(NOW + HOUR + 30 * MIN) == []
@@ -52,7 +53,7 @@ def test_due_tasks_are_reminded_once_at_their_due_time(desk: Desk) -> None:
 
 
 def test_an_overdue_task_is_reminded_again_every_hour(desk: Desk) -> None:
-    for t in Task.select():  # keep the seeded tasks out of the way
+    for t in Task.select().where(Task.done_at.is_null()):  # keep the seeded tasks out of the way
         tasks.complete(t.id, by=desk.manager_id, now=NOW)
     other = tasks.create("Перезвонить", NOW + HOUR, by=desk.manager_id, now=NOW)
     assert remind(NOW + HOUR) == [(other.id, 0)]
@@ -63,7 +64,7 @@ def test_an_overdue_task_is_reminded_again_every_hour(desk: Desk) -> None:
 
 
 def test_a_missed_hour_sends_only_the_latest_slot(desk: Desk) -> None:
-    for t in Task.select():
+    for t in Task.select().where(Task.done_at.is_null()):
         tasks.complete(t.id, by=desk.manager_id, now=NOW)
     task = tasks.create("Позвонить", NOW + HOUR, by=desk.manager_id, now=NOW)
     assert remind(NOW + 5 * HOUR + MIN) == [(task.id, 4)]
@@ -128,8 +129,8 @@ def test_snooze_resets_the_reminders(desk: Desk) -> None:
 
 def test_without_claim_nothing_is_marked(desk: Desk) -> None:
     peek = tasks.due_reminders(NOW + HOUR, claim=False)
-    assert len(peek) == 3
-    assert len(tasks.due_reminders(NOW + HOUR)) == 3
+    assert len(peek) == 2
+    assert len(tasks.due_reminders(NOW + HOUR)) == 2
 
 
 # --- complete, reschedule, reassign, lists -------------------------------------------------------
@@ -177,7 +178,7 @@ def test_create_refuses_unknown_links_and_writes_nothing(desk: Desk, counts: Cou
 
 
 def test_open_tasks_soonest_first_with_due_filter_assignee_and_keyset(desk: Desk) -> None:
-    for t in Task.select():
+    for t in Task.select().where(Task.done_at.is_null()):
         tasks.complete(t.id, by=desk.manager_id, now=NOW)
     late = tasks.create("Позже", NOW + 3 * HOUR, by=desk.manager_id, now=NOW)
     overdue = tasks.create("Просрочено", NOW - HOUR, by=desk.admin_id, now=NOW)
@@ -270,3 +271,23 @@ def test_open_tasks_of_one_record_are_read_from_its_own_index(desk: Desk, link: 
     sql, params = query.sql()
     plan = " ".join(str(row[-1]) for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert f"task_{link}_id_done_at_due_at" in plan
+
+
+def test_reopen_undoes_done_and_is_refused_on_an_open_task(desk: Desk, counts: Counts) -> None:
+    task_id = first_call(desk)
+    tasks.complete(task_id, by=desk.manager_id, now=NOW + 10 * MIN)
+    row = tasks.reopen(task_id, by=desk.manager_id, now=NOW + 11 * MIN)
+    assert row.done_at is None
+    assert (task_id, 0) in remind(NOW + HOUR)  # its reminders resume
+    before = counts()
+    with pytest.raises(RuleViolation) as refused:
+        tasks.reopen(task_id, by=desk.manager_id, now=NOW + 12 * MIN)
+    assert refused.value.code == "task.open"
+    assert counts() == before
+
+
+def test_a_reopened_overdue_task_is_reminded_at_its_next_interval_not_at_once(desk: Desk) -> None:
+    task_id = first_call(desk)
+    tasks.complete(task_id, by=desk.manager_id, now=NOW + 10 * MIN)
+    tasks.reopen(task_id, by=desk.manager_id, now=NOW + 3 * HOUR + 10 * MIN)
+    assert Task.get_by_id(task_id).next_remind_at == NOW + 4 * HOUR

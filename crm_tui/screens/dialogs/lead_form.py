@@ -13,6 +13,8 @@ from textual.widgets import Button, Input, Label, Static
 from crm_tui.i18n import t
 from crm_tui.services import leads
 from crm_tui.services.errors import InvalidInput
+from crm_tui.services.validation import format_phone
+from crm_tui.services.views import LeadDetail
 from crm_tui.widgets.app_bound import AppBound
 
 FIELDS = ("name", "phone", "email", "company", "source", "comment")
@@ -36,18 +38,40 @@ class LeadFormDialog(AppBound, ModalScreen[leads.NewLead | None]):
     LeadFormDialog Button { margin-left: 1; }
     """
 
-    def __init__(self, lang: str = "en") -> None:
+    def __init__(self, lang: str = "en", *, lead: LeadDetail | None = None) -> None:
+        """``lead``: correct this lead (the form opens filled in with its fields) instead of a new one."""
         super().__init__()
         self.lang = lang
+        self.editing = lead
+
+    def filled(self, name: str) -> str:
+        lead = self.editing
+        if lead is None:
+            return ""
+        values = {
+            "name": lead.name,
+            "phone": format_phone(lead.phone),
+            "email": lead.email or "",
+            "company": lead.company_name,
+            "source": lead.utm_source,
+            "comment": lead.comment,
+        }
+        return values.get(name, "")
 
     def compose(self) -> ComposeResult:
-        placeholders = {"phone": "+7 916 123-45-67", "email": "name@example.com",
-                        "source": t("form.source.hint", self.lang)}
+        placeholders = {
+            "phone": "+7 916 123-45-67",
+            "email": "name@example.com",
+            "source": t("form.source.hint", self.lang),
+        }
         with VerticalScroll():
-            yield Static(f"[b]{t('form.title', self.lang)}[/b]")
+            title = t("form.title", self.lang)
+            if self.editing is not None:
+                title = t("form.edit-title", self.lang).format(id=self.editing.id)
+            yield Static(f"[b]{title}[/b]")
             for name in FIELDS:
                 yield Label(t(f"form.{name}", self.lang) + (" *" if name in ("name", "phone") else ""))
-                yield Input(placeholder=placeholders.get(name, ""), id=f"lead-{name}")
+                yield Input(self.filled(name), placeholder=placeholders.get(name, ""), id=f"lead-{name}")
                 yield Static("", id=f"lead-{name}-error", classes="field-error")
             with Horizontal():
                 yield Button(t("form.save", self.lang), variant="primary", id="lead-save")
