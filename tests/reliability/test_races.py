@@ -63,11 +63,6 @@ PAIRS = {
     "complete-vs-complete": Pair("complete", "complete", "open task", one_wins=True),
 }
 
-# The lead and task rules read their row without locking it: on PostgreSQL two of them at once both
-# see the lead qualified (the task open) and both go on. SQLite's transactions lock at BEGIN.
-UNLOCKED_ON_POSTGRES = {"convert-vs-disqualify", "convert-vs-convert", "complete-vs-complete"}
-
-
 def _prepare(url: str, pair: Pair) -> list[int]:
     """One fresh record per round, in the state the pair needs."""
     opened = open_database(url)
@@ -157,19 +152,6 @@ def test_conflicting_rules_on_sqlite(tmp_path: Path, pair_name: str) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize(
-    "pair_name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                reason="the rule reads the row without SELECT ... FOR UPDATE on PostgreSQL", strict=False
-            ),
-        )
-        if name in UNLOCKED_ON_POSTGRES
-        else name
-        for name in PAIRS
-    ],
-)
+@pytest.mark.parametrize("pair_name", list(PAIRS))
 def test_conflicting_rules_on_postgresql(pg_url: str, pair_name: str) -> None:
     _run(pg_url, pair_name)
