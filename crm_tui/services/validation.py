@@ -19,13 +19,23 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     """``"8 (916) 123-45-67"`` and ``"+7 916 123 45 67"`` both give ``"+79161234567"``."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidInput("Phone is required", {"phone": "required"})
+        raise InvalidInput("Phone is required", {"phone": "required"}, code="phone.required")
     try:
         number = phonenumbers.parse(text, region or default_region())
     except phonenumbers.NumberParseException as error:
-        raise InvalidInput(f"Not a phone number: {text!r}", {"phone": "not a phone number"}) from error
+        raise InvalidInput(
+            f"Not a phone number: {text!r}",
+            {"phone": "not a phone number"},
+            code="phone.invalid",
+            params={"value": text},
+        ) from error
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"Not a valid phone number: {text!r}", {"phone": "not a valid number"})
+        raise InvalidInput(
+            f"Not a valid phone number: {text!r}",
+            {"phone": "not a valid number"},
+            code="phone.invalid",
+            params={"value": text},
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -49,7 +59,10 @@ def normalize_email(raw: str | None) -> str | None:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         raise InvalidInput(
-            f"Not a valid e-mail: {text!r} ({error})", {"email": "not a valid e-mail"}
+            f"Not a valid e-mail: {text!r} ({error})",
+            {"email": "not a valid e-mail"},
+            code="email.invalid",
+            params={"value": text},
         ) from error
     return result.normalized.lower()
 
@@ -57,5 +70,5 @@ def normalize_email(raw: str | None) -> str | None:
 def required_text(value: str | None, field: str, label: str, max_length: int = 300) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"{label} is required", {field: "required"})
+        raise InvalidInput(f"{label} is required", {field: "required"}, code=f"{field}.required")
     return text[:max_length]
