@@ -105,6 +105,7 @@ class CompanyScreen(AppBound, Screen[None]):
                 )
                 for c in card.contacts
             )
+            options.highlighted = 0
         else:
             options.set_options([Option(t("company.no-contacts"), disabled=True)])
         if card.deals:
