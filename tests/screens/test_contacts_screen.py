@@ -237,3 +237,11 @@ async def test_archive_from_the_card_after_a_question(board: Board) -> None:
         await pilot.press("3")
         await settle(app, pilot)
         assert "Пётр Сидоров" not in [row.name for row in app.screen.table.rows_held]  # type: ignore[attr-defined]
+
+
+def test_the_history_says_archived_and_restored_in_russian() -> None:
+    from crm_tui.i18n_words import event_words
+
+    assert event_words("Contact archived", "ru", {}, "note") == "Контакт отправлен в архив"
+    assert event_words("Contact restored", "ru", {}, "note") == "Контакт возвращён из архива"
+    assert event_words("Contact archived by mistake?", "ru", {}, "note") == "Contact archived by mistake?"
