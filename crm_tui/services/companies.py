@@ -258,7 +258,8 @@ def resolve(ref: str | int | None, *, owner_id: int | None, now: datetime, creat
     """The company a contact names: ``None``/``""`` none; an id (``12`` or ``#12``) that company; a name
     the company of that exact name (any case), made anew when there is none and ``create`` is set.
 
-    An archived company is refused: restore it first (a contact is not added to a company nobody sees).
+    An archived company is refused when a contact is given to it (restore it first: a contact is not
+    added to a company nobody sees); ``create=False`` (a filter) finds it as any other.
     """
     if ref is None:
         return None
@@ -267,7 +268,8 @@ def resolve(ref: str | int | None, *, owner_id: int | None, now: datetime, creat
         return None
     if re.fullmatch(r"#?\d+", text):
         company = _get(int(text.lstrip("#")))
-        _refuse_archived(company)
+        if create:
+            _refuse_archived(company)
         return int(company.id)
     # the exact name first (indexed), then in any case (SQLite's lower() folds only ASCII letters);
     # a company in use before an archived one of the same name
@@ -277,7 +279,8 @@ def resolve(ref: str | int | None, *, owner_id: int | None, now: datetime, creat
             Company.select().where(fn.LOWER(Company.name) == text.lower()).order_by(*_LIVE_FIRST).limit(1)
         )
     if matches:
-        _refuse_archived(matches[0])
+        if create:
+            _refuse_archived(matches[0])
         return int(matches[0].id)
     if not create:
         raise NotFound(f"No company named {text!r}", code="company.not_found", params={"name": text})

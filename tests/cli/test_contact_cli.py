@@ -233,6 +233,7 @@ def test_company_archive_restore(crm: Crm, desk: Desk) -> None:
     assert "archived" in crm("company", "archive", cid).out
     assert "АО Вектор" not in crm("company", "list").out
     assert "АО Вектор" in crm("company", "list", "--archived").out
+    assert "Пётр Сидоров" in crm("contact", "list", "--company", cid).out  # a filter still finds it
     assert crm("contact", "add", "--name", "X", "--email", "x@y.ru", "--company", cid).error.startswith(
         f"Company #{cid} АО Вектор is archived"
     )
