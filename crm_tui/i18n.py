@@ -66,7 +66,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "contacts.col.since": "Since",
         # search
         "search.title": "Search",
-        "search.placeholder": "Name, company, e-mail or phone (3+ characters)",
+        "search.placeholder": "Name, company, e-mail, phone, tag, INN, keyword (3+ characters)",
         "search.none": "Nothing found.",
         "search.hint": "Type to search leads, contacts, companies and deals; enter opens.",
         # help
@@ -717,7 +717,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "contacts.col.owner": "Ответственный",
         "contacts.col.since": "С",
         "search.title": "Поиск",
-        "search.placeholder": "Имя, компания, e-mail или телефон (от 3 символов)",
+        "search.placeholder": "Имя, компания, e-mail, телефон, тег, ИНН, ключевое слово (от 3 символов)",
         "search.none": "Ничего не найдено.",
         "search.hint": "Ищите лиды, контакты, компании и сделки; enter открывает.",
         "help.title": "Клавиши этого экрана",
