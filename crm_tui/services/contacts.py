@@ -266,6 +266,15 @@ def _company_id(edit: ContactEdit, *, owner_id: int | None, now: datetime) -> in
     return companies.resolve(edit.company_name, owner_id=owner_id, now=now)
 
 
+def _same_company(edit: ContactEdit, contact: Contact) -> bool:
+    if contact.company_id is None:
+        return False
+    if edit.company_id is not None:
+        return int(edit.company_id) == contact.company_id
+    current = Company.get_or_none(Company.id == contact.company_id)
+    return current is not None and (edit.company_name or "").strip() == current.name
+
+
 def create(edit: ContactEdit, *, by: int | None, now: datetime, force: bool = False) -> int:
     """Add a contact (and its company, when it names a new one). A phone or an e-mail another contact
     has is refused unless ``force``; then the new contact is marked a possible duplicate of that one."""
@@ -314,7 +323,8 @@ def update(
         else:
             _refuse_duplicates(added_phones, added_emails, contact_id)
         contact.name = clean["name"]
-        contact.company = _company_id(edit, owner_id=contact.owner_id, now=now)
+        if not _same_company(edit, contact):  # the company it has stays, even archived since
+            contact.company = _company_id(edit, owner_id=contact.owner_id, now=now)
         contact.birthday = clean["birthday"]
         contact.tags = ",".join(clean["tags"])
         if edit.owner_id is not None:

@@ -342,6 +342,11 @@ def test_an_archived_company_is_not_found_nor_given_to_a_contact(desk: Desk, cou
     edit = contacts.ContactEdit("Новый", phones=("+7 926 300-00-01",), company_name="АО Вектор")
     refused(lambda: contacts.create(edit, by=None, now=NOW), "company.archived", counts)
     assert contacts.card(desk.contact_id).company_archived
+    # its contacts are still edited as before (the app's form names the company it has)
+    edit = contacts.ContactEdit("Пётр Сидоров", company_name="АО Вектор", phones=("+7 495 200-30-40",))
+    assert contacts.update(desk.contact_id, edit, by=None, now=NOW).company_id == desk.company_id
+    change = contacts.ContactChange(add_tags=("vip",))
+    assert contacts.change(desk.contact_id, change, by=None, now=NOW).company_id == desk.company_id
     companies.restore(desk.company_id, by=None, now=NOW)
     assert ("company", desk.company_id) in found("вектор")
 
