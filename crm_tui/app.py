@@ -41,6 +41,7 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 POLL_SECONDS = 2.0
 SETTLE_MEMORY_AFTER = 1.0  # seconds after the first paint
+DAILY_BACKUP_AFTER = 5.0  # seconds after the first paint: the daily backup stays out of start-up's way
 COLLECT_CHECK_EVERY = 0.5  # seconds: how often the app looks whether it may collect garbage
 IDLE_BEFORE_COLLECT = 0.5  # seconds without a key or a mouse event: the person is not waiting on the app
 COLLECT_ANYWAY_AFTER = 200_000  # new container objects: collected then even in the middle of typing
@@ -325,8 +326,22 @@ class CrmApp(App[None]):
     def first_paint_done(self) -> None:
         """Called by the first screen once its data is on screen (the start-up benchmark exits here)."""
         self.set_timer(SETTLE_MEMORY_AFTER, self.settle_memory)
+        self.set_timer(DAILY_BACKUP_AFTER, self.daily_backup)
         if os.environ.get(ENV_EXIT_AFTER_PAINT):
             self.call_after_refresh(self.exit)
+
+    def daily_backup(self) -> None:
+        """The desk's daily backup (``services.backup.auto_backup``), in a thread a while after start-up:
+        a cheap look at the newest backup's time, and a copy when it is a day old."""
+        self.run_worker(
+            self._backup_in_thread, thread=True, group="backup", exclusive=True, exit_on_error=False
+        )
+
+    def _backup_in_thread(self) -> None:
+        from crm_tui.services import backup
+
+        with database.connection_context():
+            backup.auto_backup(database.obj, now=self.now(), now_epoch=time.time())
 
     def settle_memory(self) -> None:
         """Once the app has started, put what start-up built out of the garbage collector's way, and

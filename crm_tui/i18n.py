@@ -94,10 +94,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "palette.search": "leads, contacts, companies, deals",
         "palette.new-lead-key": "n in the inbox",
         "palette.help": "keys of this screen",
-        "reminders.no-desktop": "No desktop notifications here ({why}); reminders show in the app.",
         "reminders.overdue": "{n} overdue",
-        "reminders.shown.one": "1 reminder",
-        "reminders.shown.many": "{n} reminders",
+        "reminders.scope.mine": "mine",
+        "reminders.scope.all": "all",
+        "reminders.overdue-tasks.one": "{n} overdue task",
+        "reminders.overdue-tasks.other": "{n} overdue tasks",
+        "reminders.due-tasks.one": "{n} task due now",
+        "reminders.due-tasks.other": "{n} tasks due now",
+        "reminders.more": "+{n}",
+        "reminders.more-lines": "and {n} more",
+        "reminders.press": "press 4",
+        "reminders.no-desktop": "Not on the desktop: {why}.",
+        "reminders.no-desktop.no-bus": "no D-Bus session bus",
+        "reminders.no-desktop.bus-down": "the D-Bus session bus does not answer",
+        "reminders.no-desktop.no-server": "no notification service",
+        "reminders.no-desktop.server-failed": "the notification service failed",
         "reason.disqualify-why": "Why disqualify “{name}”?",
         "reason.duplicate-of": "Duplicate of {kind} #{id} {label}",
         "confirm.yes": "Yes",
@@ -253,7 +264,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "company-form.website.hint": "romashka.ru",
         "company-form.duplicate-title": "The same INN",
         "company-form.save-duplicate": "Company #{id} {name} already has INN {inn}. Save anyway?",
-        "problem.name.required": "required",
+        "problem.text.required": "required",
+        "problem.text.too_long": "too long",
+        "problem.phone.not_a_number": "not a phone number",
         "problem.phone.invalid": "not a valid phone number",
         "problem.email.invalid": "not a valid e-mail",
         "problem.date.invalid": "not a date (YYYY-MM-DD or DD.MM.YYYY)",
@@ -502,6 +515,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reports.reverse.tip": "Reverse the sort order",
         "reports.export": "Export CSV",
         "reports.export.tip": "Save the report as CSV",
+        "reports.export-excel": "Excel CSV",
+        "reports.export-excel.tip": "Save the report as CSV for Excel: ';', roubles, dd.mm.yyyy",
         "reports.title.funnel": "Funnel",
         "reports.title.sources": "Sources",
         "reports.title.velocity": "Velocity",
@@ -740,12 +755,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "palette.search": "лиды, контакты, компании, сделки",
         "palette.new-lead-key": "n во входящих",
         "palette.help": "клавиши этого экрана",
-        "reminders.no-desktop": (
-            "Уведомлений рабочего стола здесь нет ({why}); напоминания показываются в приложении."
-        ),
         "reminders.overdue": "просрочено: {n}",
-        "reminders.shown.one": "напоминаний: 1",
-        "reminders.shown.many": "напоминаний: {n}",
+        "reminders.scope.mine": "мои",
+        "reminders.scope.all": "все",
+        "reminders.overdue-tasks.one": "{n} просроченная задача",
+        "reminders.overdue-tasks.few": "{n} просроченные задачи",
+        "reminders.overdue-tasks.many": "{n} просроченных задач",
+        "reminders.due-tasks.one": "Пора: {n} задача",
+        "reminders.due-tasks.few": "Пора: {n} задачи",
+        "reminders.due-tasks.many": "Пора: {n} задач",
+        "reminders.more": "ещё {n}",
+        "reminders.more-lines": "и ещё {n}",
+        "reminders.press": "нажмите 4",
+        "reminders.no-desktop": "На рабочий стол не выводятся: {why}.",
+        "reminders.no-desktop.no-bus": "нет шины D-Bus",
+        "reminders.no-desktop.bus-down": "шина D-Bus не отвечает",
+        "reminders.no-desktop.no-server": "нет службы уведомлений",
+        "reminders.no-desktop.server-failed": "служба уведомлений не сработала",
         "reason.disqualify-why": "Почему лид «{name}» закрывается?",
         "reason.duplicate-of": "Дубль: {kind} #{id} {label}",
         "confirm.yes": "Да",
@@ -901,7 +927,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "company-form.website.hint": "romashka.ru",
         "company-form.duplicate-title": "Такой ИНН уже есть",
         "company-form.save-duplicate": "У компании №{id} {name} уже ИНН {inn}. Всё равно сохранить?",
-        "problem.name.required": "обязательно",
+        "problem.text.required": "обязательно",
+        "problem.text.too_long": "слишком длинно",
+        "problem.phone.not_a_number": "не похоже на номер телефона",
         "problem.phone.invalid": "не похоже на номер телефона",
         "problem.email.invalid": "не похоже на e-mail",
         "problem.date.invalid": "не дата (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)",
@@ -1209,6 +1237,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reports.reverse.tip": "Сортировать в обратном порядке",
         "reports.export": "Экспорт CSV",
         "reports.export.tip": "Сохранить отчёт в CSV",
+        "reports.export-excel": "CSV для Excel",
+        "reports.export-excel.tip": "Сохранить отчёт в CSV для Excel: «;», рубли, дд.мм.гггг",
         "reports.title.funnel": "Воронка продаж",
         "reports.title.sources": "Источники",
         "reports.title.velocity": "Скорость сделок",
@@ -1393,6 +1423,116 @@ STATUS_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+# Refusals said in the visitor's language, by the error's code; ``{name}`` is filled from its params
+# (``{label}`` with the field's name in that language, from FIELD_LABELS). Used by the web intake's pages.
+ERRORS: dict[str, dict[str, str]] = {
+    "en": {
+        "page.check_form": "Please check the form",
+        "page.back": "Back to the form",
+        "page.fix_fields": "Please correct:",
+        "error": "The form could not be sent",
+        "phone.required": "Phone is required",
+        "phone.not_a_number": "Not a phone number: {text!r}",
+        "phone.invalid": "Not a valid phone number: {text!r}",
+        "email.invalid": "Not a valid e-mail: {text!r}",
+        "text.required": "{label} is required",
+        "text.too_long": "{label} is {length} characters; at most {max}",
+        "text.control": "{label} contains a control character ({char}) at character {position}",
+        "text.bidi": "{label} contains a text direction control ({char}) at character {position}",
+        "text.encoding": "{label} is not valid text (a stray byte, {char}, at character {position})",
+        "not_found": "This form does not exist: the link is old or mistyped",
+        "form.unknown": "This form does not exist: the link is old or mistyped",
+        "form.revoked": "This form no longer accepts requests",
+        "form.origin_refused": "This site may not post to this form",
+        "request.rate_limited": "Too many requests; try again later",
+        "request.content_type": "Send the form as a form (urlencoded or multipart) or as JSON",
+        "request.too_large": "The form is too large (limit {limit_kib} KiB)",
+        "request.too_many_fields": "Too many fields",
+        "request.bad_length": "Bad Content-Length",
+        "request.ended_early": "The request ended early",
+        "request.timeout": "The form took too long to arrive",
+        "request.charset": "Unknown charset {charset!r}; send UTF-8",
+        "request.not_utf8": "The form is not valid UTF-8 text",
+        "request.bad_json": "The body is not valid JSON",
+        "request.too_deep": "The JSON is nested too deeply (at most {max} levels)",
+        "request.surrogate": "The JSON holds a lone surrogate, which is not text",
+        "request.not_object": "Send a JSON object of fields",
+        "request.nested": "Field values must be text",
+        "request.malformed": "The form is malformed",
+        "request.busy": "The desk is busy; please try again",
+        "request.unavailable": "The desk is unavailable; please try again",
+    },
+    "ru": {
+        "page.check_form": "Проверьте форму",
+        "page.back": "Вернуться к форме",
+        "page.fix_fields": "Исправьте, пожалуйста:",
+        "error": "Не получилось отправить форму",
+        "phone.required": "Укажите телефон",
+        "phone.not_a_number": "Это не похоже на номер телефона: «{text}»",
+        "phone.invalid": "Такого номера телефона не бывает: «{text}»",
+        "email.invalid": "Адрес почты указан с ошибкой: «{text}»",
+        "text.required": "Заполните поле «{label}»",
+        "text.too_long": "В поле «{label}» {length} симв., а можно не больше {max}",
+        "text.control": "В поле «{label}» есть служебный символ ({char}), позиция {position}",
+        "text.bidi": "В поле «{label}» есть символ смены направления текста ({char}), позиция {position}",
+        "text.encoding": "В поле «{label}» есть недопустимый символ, позиция {position}",
+        "not_found": "Такой формы нет: ссылка устарела или в ней опечатка",
+        "form.unknown": "Такой формы нет: ссылка устарела или в ней опечатка",
+        "form.revoked": "Эта форма больше не принимает заявки",
+        "form.origin_refused": "С этого сайта нельзя отправлять эту форму",
+        "request.rate_limited": "Слишком много заявок подряд; попробуйте чуть позже",
+        "request.content_type": "Форму нужно отправить как форму (urlencoded или multipart) или как JSON",
+        "request.too_large": "Форма слишком большая (не больше {limit_kib} КиБ)",
+        "request.too_many_fields": "В форме слишком много полей",
+        "request.bad_length": "Неверный заголовок Content-Length",
+        "request.ended_early": "Заявка пришла не полностью",
+        "request.timeout": "Заявка шла слишком долго",
+        "request.charset": "Неизвестная кодировка «{charset}»; отправьте в UTF-8",
+        "request.not_utf8": "Текст формы не в кодировке UTF-8",
+        "request.bad_json": "Тело запроса — не JSON",
+        "request.too_deep": "В JSON слишком глубокая вложенность (не больше {max} уровней)",
+        "request.surrogate": "В JSON есть одиночный суррогатный символ, это не текст",
+        "request.not_object": "Отправьте поля формы JSON-объектом",
+        "request.nested": "Значения полей должны быть текстом",
+        "request.malformed": "Форма пришла повреждённой",
+        "request.busy": "CRM сейчас занята; попробуйте ещё раз",
+        "request.unavailable": "CRM сейчас недоступна; попробуйте ещё раз",
+    },
+}
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "en": {},
+    "ru": {
+        "name": "Имя",
+        "phone": "Телефон",
+        "email": "E-mail",
+        "company": "Компания",
+        "company_name": "Компания",
+        "comment": "Комментарий",
+        "referrer": "Откуда пришли",
+        "landing_page": "Страница",
+    },
+}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def error_text(code: str, params: dict[str, object], lang: str = "en") -> str:
+    """A refusal in ``lang`` from its code and params (:data:`ERRORS`); an unknown code says only that
+    the form could not be sent, so a page never mixes in another language."""
+    table = ERRORS.get(lang, ERRORS["en"])
+    template = table.get(code) or table["error"]
+    values = _Params(params)
+    field = str(params.get("field", ""))
+    values["label"] = FIELD_LABELS.get(lang, {}).get(field) or str(params.get("label", field))
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return table["error"]
+
+
 def pick_lang(value: str | None = None) -> str:
     """``--lang`` if given, else ``CRM_LANG``, else English; anything unknown falls back to English."""
     wanted = (value or os.environ.get(ENV_LANG) or "en").strip().lower()[:2]
@@ -1401,6 +1541,31 @@ def pick_lang(value: str | None = None) -> str:
 
 def t(key: str, lang: str = "en") -> str:
     return STRINGS.get(lang, {}).get(key) or STRINGS["en"].get(key) or key
+
+
+def plural_category(n: int, lang: str = "en") -> str:
+    """The CLDR plural category of a whole number: English ``one``/``other``; Russian ``one`` (1, 21,
+    101), ``few`` (2-4, 22-24, but not 12-14) and ``many`` (0, 5-20, 25-30, 11-14, 111...)."""
+    n = abs(n)
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    return "one" if n == 1 else "other"
+
+
+def tn(key: str, n: int, lang: str = "en") -> str:
+    """A count said with its noun in the right form: ``tn("reminders.overdue-tasks", 2, "ru")`` ->
+    ``"2 просроченные задачи"``. Looks up ``key.<category>`` (then ``key.other``, ``key.many``) and fills
+    in ``{n}``."""
+    category = plural_category(n, lang)
+    for form in (category, "other", "many"):
+        text = STRINGS.get(lang, {}).get(f"{key}.{form}")
+        if text:
+            return text.format(n=n)
+    return t(f"{key}.{'one' if n == 1 else 'other'}", "en").format(n=n)
 
 
 def status_name(status: str, lang: str = "en") -> str:

@@ -104,8 +104,9 @@ def _wait(predicate, what: str, tries: int = 200) -> None:  # type: ignore[no-un
 
 
 @contextmanager
-def private_session_bus(tmp_path: Path, *, with_server: bool = True) -> Iterator[Bus]:
-    """A private ``dbus-daemon --session``; with a notification server recording to a file."""
+def private_session_bus(tmp_path: Path, *, with_server: bool = True, mode: str = "") -> Iterator[Bus]:
+    """A private ``dbus-daemon --session``; with a notification server recording to a file (``mode``:
+    see ``tests/notify_server.py``)."""
     daemon = subprocess.Popen(
         ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE,
@@ -119,7 +120,7 @@ def private_session_bus(tmp_path: Path, *, with_server: bool = True) -> Iterator
         bus = Bus(address, tmp_path / "notifications.jsonl")
         if with_server:
             env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
-            server = subprocess.Popen([sys.executable, str(SERVER), str(bus.record)], env=env)
+            server = subprocess.Popen([sys.executable, str(SERVER), str(bus.record), mode], env=env)
             _wait(lambda: _name_owned(address), "the notification server on the bus")
         yield bus
     finally:

@@ -1,7 +1,9 @@
-"""A small freedesktop notification server for tests: ``python notify_server.py RECORD_FILE``.
+"""A small freedesktop notification server for tests: ``python notify_server.py RECORD_FILE [MODE]``.
 
 It owns ``org.freedesktop.Notifications`` on the session bus named by ``DBUS_SESSION_BUS_ADDRESS`` and
 appends one JSON line ``{"app", "summary", "body"}`` to RECORD_FILE for every ``Notify`` call it answers.
+MODE ``markup`` announces the ``body-markup`` capability (as GNOME and KDE do); MODE ``bare`` knows only
+``Notify``; MODE ``silent`` owns the name and never answers anything (a desktop that hangs).
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Intro
 """
 
 
-def serve(record_path: str) -> None:
+def serve(record_path: str, mode: str = "") -> None:
     conn = open_dbus_connection(bus="SESSION")
     conn.send_and_get_reply(message_bus.RequestName(NAME, 4))  # 4: do not queue
     next_id = 0
     while True:
         msg = conn.receive()
-        if msg.header.message_type != MessageType.method_call:
+        if msg.header.message_type != MessageType.method_call or mode == "silent":
             continue
         member = msg.header.fields.get(HeaderFields.member)
         if member == "Notify":
@@ -50,8 +52,11 @@ def serve(record_path: str) -> None:
                 out.write("\n")
             next_id += 1
             conn.send(new_method_return(msg, "u", (next_id,)))
+        elif member == "GetCapabilities" and mode == "bare":
+            conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
         elif member == "GetCapabilities":
-            conn.send(new_method_return(msg, "as", (["body"],)))
+            capabilities = ["body", "body-markup"] if mode == "markup" else ["body"]
+            conn.send(new_method_return(msg, "as", (capabilities,)))
         elif member == "GetServerInformation":
             conn.send(new_method_return(msg, "ssss", ("crm-test", "crm-tui", "1", "1.2")))
         elif member == "CloseNotification":
@@ -63,4 +68,4 @@ def serve(record_path: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")

@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 
 from crm_tui.cli import (
+    backup,
     company,
     contact,
     deal,
     demo,
     desk,
+    export,
     intake,
     lead,
     remind,
@@ -59,6 +61,8 @@ app.add_typer(company.app, name="company", help="Companies: add, list, show, edi
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)
+backup.register(app)
+export.register(app)
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 app.add_typer(script.app, name="script", help="Call scripts: list, import, export, stats.")
 app.add_typer(intake.app, name="intake", help="Web forms: form keys, HTML snippet, intake server.")

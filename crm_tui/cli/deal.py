@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, session, table
+from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, id_argument, session, table
 from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
-IdArg = Annotated[int, typer.Argument(help="Deal id.", metavar="ID")]
+IdArg = Annotated[int, id_argument("Deal id.")]
 
 
 def _stage(row: DealRow) -> str:

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, session, table
+from crm_tui.cli.common import (
+    DbOpt,
+    JsonOpt,
+    UserOpt,
+    _root_option,
+    emit,
+    fail,
+    open_failure,
+    session,
+    table,
+)
 
 if TYPE_CHECKING:
     from crm_tui.services.views import SearchHit, StageView, UserView
@@ -30,11 +40,11 @@ def init(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from crm_tui.services import clock, pipelines, users
     from crm_tui.services.errors import CrmError
 
-    url = resolve_url(db)
+    url = resolve_url(db or _root_option("db"))
     try:
         database = open_database(url, migrate=False)
     except Exception as error:  # noqa: BLE001 - a bad path or URL is the user's input
-        raise fail(f"cannot open the database: {error}") from error
+        raise open_failure(error) from error
     try:
         with database.connection_context():
             before = migrations.current_version(database)
@@ -46,7 +56,7 @@ def init(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     except CrmError as error:
         raise fail(error.message) from error
     except Exception as error:  # noqa: BLE001 - e.g. a server that refuses the connection
-        raise fail(f"cannot open the database: {error}") from error
+        raise open_failure(error) from error
     finally:
         if not database.is_closed():
             database.close()
@@ -93,8 +103,8 @@ def search(
     for k in kind or []:
         if k not in SEARCH_KINDS:
             raise fail(f"unknown kind {k!r}; one of: {', '.join(SEARCH_KINDS)}")
-    if len(text.strip()) < 2:
-        raise fail("type at least two characters to search")
+    if search_service.too_short(text):
+        raise fail(f"type at least {search_service.MIN_CHARS} characters to search")
     with session(db, user):
         hits = search_service.search(text, kinds=kind or None, limit=limit)
     emit(hits, as_json, _render_hits)

@@ -144,12 +144,21 @@ def serve(
         int, typer.Option("--rate", min=0, help="Posts per minute allowed from one address (0: no limit).")
     ] = 20,
     body_limit: Annotated[int, typer.Option("--body-limit", min=1024, help="Largest body in bytes.")] = 65536,
-    trust_proxy: Annotated[
-        str,
+    trusted_proxy: Annotated[
+        list[str] | None,
         typer.Option(
-            "--trust-proxy", help="Proxies whose X-Forwarded-For names the visitor (comma-separated IPs)."
+            "--trusted-proxy",
+            "--trust-proxy",
+            envvar="CRM_INTAKE_TRUSTED_PROXIES",
+            metavar="ADDR",
+            help="A proxy (IP or network) whose X-Forwarded-For names the visitor; repeat for more."
+            " Default: none, the connection's address is the visitor's.",
         ),
-    ] = "127.0.0.1",
+    ] = None,
+    header_timeout: Annotated[
+        float,
+        typer.Option("--header-timeout", min=1, help="Seconds a client has to send its request headers."),
+    ] = 10.0,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Print a line per request.")
     ] = True,
@@ -160,21 +169,25 @@ def serve(
     import uvicorn
 
     from crm_tui.data.db import resolve_url
-    from crm_tui.intake.server import make_asgi_app
+    from crm_tui.intake.server import make_asgi_app, parse_proxies, uvicorn_config
     from crm_tui.services import intake
 
+    try:
+        proxies = [str(network) for network in parse_proxies(trusted_proxy or [])]
+    except ValueError as error:
+        raise fail(f"--trusted-proxy: {error}") from error
     db = db or _root_option("db")
     with session(db, user):
         forms = intake.list_forms()
-    app_ = make_asgi_app(resolve_url(db), rate=rate, body_limit=body_limit)
-    typer.echo(f"intake: http://{host}:{port}/forms/<key> ({len(forms)} active forms)", err=True)
-    uvicorn.run(
+    app_ = make_asgi_app(resolve_url(db), rate=rate, body_limit=body_limit, trusted_proxies=proxies)
+    trusting = f"; X-Forwarded-For believed from {', '.join(proxies)}" if proxies else ""
+    typer.echo(f"intake: http://{host}:{port}/forms/<key> ({len(forms)} active forms{trusting})", err=True)
+    config = uvicorn_config(
         app_,
         host=host,
         port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=trust_proxy,
+        header_timeout=header_timeout,
         log_level="info",
         access_log=access_log,
-        server_header=False,
     )
+    uvicorn.Server(config).run()

@@ -8,18 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, session, table
+from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, id_argument, id_option, session, table
 
 if TYPE_CHECKING:
     from crm_tui.services.views import ConversionResult, LeadDetail, LeadRow, TaskRow
 
 app = typer.Typer(no_args_is_help=True)
 
-IdArg = Annotated[int, typer.Argument(help="Lead id.", metavar="ID")]
+IdArg = Annotated[int, id_argument("Lead id.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows per page (1-1000).")]
-AfterOpt = Annotated[
-    int | None, typer.Option("--after", help="Continue after this id (the hint under a full page).")
-]
+AfterOpt = Annotated[int | None, id_option("--after", "Continue after this id (the hint under a full page).")]
 MAX_LIMIT = 1000
 
 

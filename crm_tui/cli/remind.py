@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,7 +32,11 @@ def remind(
         str | None, typer.Option("--every", help="Save how often overdue tasks are reminded (30m, 1h).")
     ] = None,
     desktop: Annotated[
-        bool, typer.Option("--desktop/--no-desktop", help="Send desktop notifications (plyer, D-Bus).")
+        bool,
+        typer.Option(
+            "--desktop/--no-desktop",
+            help="Show them on the desktop (Linux: the D-Bus session bus; macOS, Windows: plyer).",
+        ),
     ] = True,
     db: DbOpt = None,
     user: UserOpt = None,
@@ -47,6 +52,7 @@ def remind(
     said_no_desktop = False
     while True:
         with session(db, user) as s:
+            daily_backup(s.now)  # a look at the newest backup's time; a copy once a day
             if every:
                 reminders.set_interval(every)
                 every = None
@@ -68,6 +74,20 @@ def remind(
             time.sleep(period)
         except KeyboardInterrupt:
             return
+
+
+def daily_backup(now: datetime) -> None:
+    """Once a day, a backup of the desk beside it (``crm backup``): silent, as cron likes it; a failure is
+    said on stderr, never fatal to the reminders."""
+    from crm_tui.data.db import database
+    from crm_tui.services import backup
+    from crm_tui.services.errors import CrmError
+
+    try:
+        backup.auto_backup(database.obj, now=now, now_epoch=time.time())
+    except (CrmError, OSError) as error:
+        typer.echo(f"note: the daily backup failed: {getattr(error, 'message', error)}", err=True)
+        return
 
 
 def register(app: typer.Typer) -> None:

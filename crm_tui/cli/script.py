@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +17,22 @@ if TYPE_CHECKING:
     from crm_tui.services.scripts import ScriptInfo, ScriptStats
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@contextmanager
+def shipped_scripts(now: datetime) -> Iterator[None]:
+    """The shipped scripts, installed on the desk's first use of scripts in one transaction with what the
+    command does next: a command refused after that (an unknown name, a bad file) leaves the desk as it
+    was. Once they are installed, a command that only reads takes no write lock."""
+    from crm_tui.data.db import database
+    from crm_tui.services import scripts
+
+    if scripts.defaults_installed():
+        yield
+        return
+    with database.atomic():
+        scripts.ensure_defaults(now=now)
+        yield
 
 
 def _percent(rate: float | None) -> str:
@@ -32,9 +51,9 @@ def list_scripts(db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = Fals
     """The call scripts of the desk (the shipped ones are installed on first use)."""
     from crm_tui.services import scripts
 
-    with session(db, user) as s:
-        scripts.ensure_defaults(now=s.now)
-        emit(scripts.list_all(), as_json, _render_list)
+    with session(db, user) as s, shipped_scripts(s.now):
+        rows = scripts.list_all()
+    emit(rows, as_json, _render_list)
 
 
 @app.command("import")
@@ -51,10 +70,9 @@ def import_script(
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise fail(f"cannot read {file}: {error}") from error
-    with session(db, user) as s:
-        scripts.ensure_defaults(now=s.now)
+    with session(db, user) as s, shipped_scripts(s.now):
         info = scripts.import_text(text, by=s.user_id, now=s.now, source=str(file))
-        emit(info, as_json, lambda i: [f"imported {i.name} (version {i.version}, {i.nodes} nodes)"])
+    emit(info, as_json, lambda i: [f"imported {i.name} (version {i.version}, {i.nodes} nodes)"])
 
 
 @app.command("export")
@@ -67,13 +85,15 @@ def export_script(
     """Print the script's YAML (as imported, comments kept), or write it to a file."""
     from crm_tui.services import scripts
 
-    with session(db, user) as s:
-        scripts.ensure_defaults(now=s.now)
+    with session(db, user) as s, shipped_scripts(s.now):
         text = scripts.export_text(name)
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise fail(f"cannot write {output}: {error}") from error
 
 
 def _render_stats(st: ScriptStats) -> list[str]:
@@ -92,7 +112,7 @@ def _render_stats(st: ScriptStats) -> list[str]:
             f"no suitable answer {node.no_answer}"
         )
         lines += [f"    {i}. {text}: {n}" for i, (text, n) in enumerate(node.answers, 1)]
-        lines += [f"    0. \"{said}\"" for said in node.no_answer_said]
+        lines += [f'    0. "{said}"' for said in node.no_answer_said]
     lines += ["", "operators:"]
     lines += [
         f"  {o.login or '-'}: calls {o.calls}, successful {o.successes} ({_percent(o.success_rate)})"
@@ -111,6 +131,6 @@ def script_stats(
     """Calls per node, answers taken, "no suitable answer" counts, outcomes; success per node and operator."""
     from crm_tui.services import scripts
 
-    with session(db, user) as s:
-        scripts.ensure_defaults(now=s.now)
-        emit(scripts.stats(name), as_json, _render_stats)
+    with session(db, user) as s, shipped_scripts(s.now):
+        stats = scripts.stats(name)
+    emit(stats, as_json, _render_stats)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, session, table
+from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, fail, id_argument, id_option, session, table
 from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def list_(
 
 @app.command("done")
 def done(
-    task_id: Annotated[int, typer.Argument(help="Task id.", metavar="ID")],
+    task_id: Annotated[int, id_argument("Task id.")],
     db: DbOpt = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
@@ -102,14 +102,14 @@ def _render_call(row: InteractionRow) -> list[str]:
 
 @log_app.command("call")
 def call(
-    contact: Annotated[int | None, typer.Option("--contact", help="Contact id.")] = None,
+    contact: Annotated[int | None, id_option("--contact", "Contact id.")] = None,
     duration: Annotated[int | None, typer.Option("--duration", help="Length in seconds.")] = None,
     summary: Annotated[str, typer.Option("--summary", help="What was said and agreed.")] = "",
     direction: Annotated[str, typer.Option("--direction", help="in or out.")] = "out",
     outcome: Annotated[str, typer.Option("--outcome", help="Short result: 'перезвонить', 'КП'.")] = "",
     subject: Annotated[str, typer.Option("--subject", help="Subject line.")] = "",
-    deal: Annotated[int | None, typer.Option("--deal", help="Deal id.")] = None,
-    lead: Annotated[int | None, typer.Option("--lead", help="Lead id (before it is converted).")] = None,
+    deal: Annotated[int | None, id_option("--deal", "Deal id.")] = None,
+    lead: Annotated[int | None, id_option("--lead", "Lead id (before it is converted).")] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, session
+from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, id_argument, id_option, session
 from crm_tui.services.views import TaskRow
 
 WhenArg = Annotated[
@@ -33,9 +33,9 @@ def _due_utc(text: str, now_utc: datetime) -> datetime:
 def add(
     title: Annotated[str, typer.Option("--title", help="What to do.")],
     due: Annotated[str, typer.Option("--due", help="When: ISO time, '+30m', 'tomorrow 9:00'.")],
-    lead: Annotated[int | None, typer.Option("--lead", help="Link to a lead id.")] = None,
-    contact: Annotated[int | None, typer.Option("--contact", help="Link to a contact id.")] = None,
-    deal: Annotated[int | None, typer.Option("--deal", help="Link to a deal id.")] = None,
+    lead: Annotated[int | None, id_option("--lead", "Link to a lead id.")] = None,
+    contact: Annotated[int | None, id_option("--contact", "Link to a contact id.")] = None,
+    deal: Annotated[int | None, id_option("--deal", "Link to a deal id.")] = None,
     assignee: Annotated[
         str | None, typer.Option("--assignee", help="Login of who does it (default: you).")
     ] = None,
@@ -62,7 +62,7 @@ def add(
 
 
 def snooze(
-    task_id: Annotated[int, typer.Argument(help="Task id.")],
+    task_id: Annotated[int, id_argument("Task id.")],
     when: WhenArg,
     db: DbOpt = None,
     user: UserOpt = None,

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from platformdirs import user_data_path
 from playhouse.db_url import connect
 
 database = DatabaseProxy()
+
+ENV_BUSY_TIMEOUT = "CRM_BUSY_TIMEOUT_MS"
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+
+def busy_timeout_ms() -> int:
+    """How long a writer waits for another process's write lock: ``CRM_BUSY_TIMEOUT_MS`` or 10 s."""
+    raw = os.environ.get(ENV_BUSY_TIMEOUT, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_BUSY_TIMEOUT_MS
+    except ValueError:
+        value = DEFAULT_BUSY_TIMEOUT_MS
+    return max(1, value)
+
 
 # WAL lets the app read while the CLI or the intake server writes; FULL keeps every acknowledged
 # commit through a power loss; the busy timeout makes two processes on one file wait, not fail.
@@ -18,7 +33,7 @@ SQLITE_PRAGMAS: dict[str, object] = {
     "synchronous": "full",
     "foreign_keys": 1,
     "cache_size": -64000,
-    "busy_timeout": 10000,
+    "busy_timeout": busy_timeout_ms(),
     "temp_store": "memory",
 }
 
@@ -63,14 +78,31 @@ def connect_url(url: str) -> Database:
         path = url.split("://", 1)[1].lstrip("/")
         if path and path != ":memory:":
             Path("/" + path).parent.mkdir(parents=True, exist_ok=True)
+        waits = busy_timeout_ms()
         return connect(
-            url, pragmas=SQLITE_PRAGMAS, timeout=10, check_same_thread=False, lock_type=SQLITE_LOCK_TYPE
+            url,
+            pragmas={**SQLITE_PRAGMAS, "busy_timeout": waits},
+            timeout=waits / 1000,
+            check_same_thread=False,
+            lock_type=SQLITE_LOCK_TYPE,
         )
     return connect(url)
 
 
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means another process held the write lock past the busy timeout."""
+    if not isinstance(error, OperationalError | sqlite3.OperationalError):  # raw cursors raise sqlite3's
+        return False
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
 def open_database(path_or_url: str | None = None, *, migrate: bool = True) -> Database:
-    """Bind the models to the database at ``path_or_url`` and bring its schema up to date."""
+    """Bind the models to the database at ``path_or_url`` and bring its schema up to date.
+
+    A desk already up to date is only read here: opening never waits for another process's write lock.
+    A desk whose schema is newer than this program knows raises ``SchemaTooNew`` (nothing is written).
+    """
     url = resolve_url(path_or_url)
     db = connect_url(url)
     database.initialize(db)

@@ -5,9 +5,18 @@ and ``application/json``. A browser form gets a 303 redirect to the form's thank
 built-in one; JSON gets ``{"ok": true, "status": "created", "lead_id": N}``.
 
 Refusals, none of them a 500: unknown key 404, revoked key 410, a browser post from an origin the form
-does not allow 403, a malformed body 400, bad fields 422 (a message per field), a body over the limit
-413, another content type 415, too many posts from one address 429, the database busy beyond the retries
-503 with ``Retry-After``. Nothing is stored for any of them.
+does not allow 403, a malformed body 400 (not JSON, JSON nested deeper than :data:`MAX_DEPTH`, text that
+is not UTF-8 or holds a lone surrogate), bad fields 422 (a message per field), a body over the limit
+413, another content type 415, too many posts from one address 429, a body that does not arrive in time
+408, the database busy beyond the retries 503 with ``Retry-After``. Nothing is stored for any of them.
+Each carries a stable ``code`` (JSON ``"code"``); the HTML page says it in the visitor's language.
+
+The client address (for the rate limit) is the connection's peer; ``X-Forwarded-For`` is believed only
+from the proxies the server is told to trust (``trusted_proxies``, none by default). HTML pages carry a
+Content-Security-Policy that allows nothing but their own style, ``frame-ancestors`` limited to the
+form's allowed origins ('none' when it lists none), ``X-Content-Type-Options: nosniff`` and
+``Referrer-Policy: no-referrer`` (every answer gets the last two). :func:`uvicorn_config` drops a
+connection that does not send its request headers within ``header_timeout`` seconds (slow-loris).
 
 The rules run in one writer thread that owns the database connection (never on the event loop).
 Posts that arrive together are written in one transaction, each in its own savepoint, and answered
@@ -18,7 +27,11 @@ short busy timeout, then answered 503 with ``Retry-After``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import codecs
+import hashlib
 import html
+import ipaddress
 import json
 import logging
 import queue
@@ -32,16 +45,22 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import h11
+import uvicorn
 from peewee import Database, OperationalError, SqliteDatabase
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from crm_tui.data.db import SQLITE_LOCK_TYPE, SQLITE_PRAGMAS, database, is_sqlite, open_database
 from crm_tui.data.models import utcnow
+from crm_tui.i18n import error_text
 from crm_tui.services import intake
 from crm_tui.services.errors import CrmError, InvalidInput, NotFound
 
@@ -54,6 +73,10 @@ BUSY_TIMEOUT = 0.5  # seconds SQLite waits for the write lock in one attempt
 RETRIES = 4
 RETRY_AFTER = 5  # seconds, told to a client refused with 503
 MAX_FIELDS = 100
+MAX_DEPTH = 32  # JSON nested deeper is refused (a form is one flat object)
+HEADER_TIMEOUT = 10.0  # seconds a client has to send its request line and headers
+BODY_TIMEOUT = 30.0  # seconds a client has to send its body
+HEADER_LIMIT = 16 * 1024  # bytes of request line and headers
 BATCH = 128  # posts written in one transaction at most
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 JSON_TYPE = "application/json"
@@ -62,23 +85,43 @@ THANKS = {
     "en": ("Thank you!", "Thank you! We will call you shortly."),
     "ru": ("Спасибо!", "Спасибо! Мы скоро перезвоним."),
 }
+STYLE = "body { font-family: sans-serif; max-width: 36em; margin: 4em auto; padding: 0 1em }"
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 4em auto; padding: 0 1em">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>{style}</style></head>
+<body>
 {body}
 </body></html>
 """
+STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+# The pages hold no script, load nothing and post nothing: only their own style is allowed.
+CSP = (
+    f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src 'none'; base-uri 'none';"
+    " form-action 'none'; frame-ancestors {ancestors}"
+)
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 class Refused(Exception):
-    """An answer other than success, decided before or after the rules ran."""
+    """An answer other than success, decided before or after the rules ran; ``code`` names it for the
+    visitor's language (``request.*`` in :data:`crm_tui.i18n.ERRORS`) and for scripts."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        code: str = "request.refused",
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = code
+        self.params = params or {}
 
 
 class Busy(Exception):
@@ -149,6 +192,61 @@ class Settings:
     busy_timeout: float = BUSY_TIMEOUT
     retries: int = RETRIES
     retry_after: int = RETRY_AFTER
+    body_timeout: float = BODY_TIMEOUT
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(values: list[str] | tuple[str, ...]) -> tuple[Network, ...]:
+    """``["10.0.0.1", "192.168.0.0/24, ::1"]`` -> the networks; each item may hold several, comma- or
+    space-separated. Raises ValueError naming an item that is no address or network."""
+    networks: list[Network] = []
+    for value in values:
+        for item in value.replace(",", " ").split():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {item!r}") from None
+    return tuple(networks)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = text.strip()
+    if value.startswith("[") and "]" in value:  # [::1]:8080
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # 1.2.3.4:8080
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str:
+    """The visitor's address: the connection's peer, unless the peer is a trusted proxy; then the
+    right-most ``X-Forwarded-For`` entry that is not one (the one a trusted proxy appended).
+
+    With no trusted proxies (the default) the header is ignored, so a client cannot choose the
+    address it is rate-limited by.
+    """
+    address = peer or "unknown"
+    if not trusted or not forwarded_for:
+        return address
+
+    def is_trusted(text: str) -> bool:
+        ip = _address(text)
+        return ip is not None and any(ip in network for network in trusted)
+
+    if not is_trusted(address):
+        return address
+    for hop in reversed(forwarded_for.split(",")):
+        ip = _address(hop)
+        if ip is None:
+            return address  # a hop we cannot read: keep the proxy's own address
+        if not is_trusted(str(ip)):
+            return str(ip)
+    return address
 
 
 @dataclass(frozen=True)
@@ -304,9 +402,16 @@ def make_asgi_app(
     retries: int = RETRIES,
     retry_after: int = RETRY_AFTER,
     clock: Callable[[], datetime] = utcnow,
+    trusted_proxies: list[str] | tuple[str, ...] = (),
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
-    """The intake ASGI app on the database at ``db_url`` (migrated when the app is made)."""
-    settings = Settings(body_limit, busy_timeout, max(1, retries), retry_after)
+    """The intake ASGI app on the database at ``db_url`` (migrated when the app is made).
+
+    ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For`` names the
+    visitor; none by default.
+    """
+    settings = Settings(body_limit, busy_timeout, max(1, retries), retry_after, body_timeout)
+    proxies = parse_proxies(trusted_proxies)
     limiter = RateLimiter(rate, rate_window)
     db = _open(db_url, busy_timeout)
     forms = FormCache()
@@ -324,21 +429,35 @@ def make_asgi_app(
         wants_json = content_type == JSON_TYPE or _accepts_json(request.headers)
         lang = _language(request.headers)
         form: intake.FormView | None = None
+        back = _back_link(request.headers.get("referer", ""))
         try:
-            address = request.client.host if request.client else "unknown"
+            peer = request.client.host if request.client else None
+            address = client_address(peer, request.headers.get("x-forwarded-for"), proxies)
             wait = limiter.hit(address, time.monotonic())
             if wait:
-                raise Refused(429, "Too many requests; try again later", {"Retry-After": str(int(wait) + 1)})
+                raise Refused(
+                    429,
+                    "Too many requests; try again later",
+                    {"Retry-After": str(int(wait) + 1)},
+                    code="request.rate_limited",
+                )
             if content_type not in (*FORM_TYPES, JSON_TYPE):
-                raise Refused(415, "Send the form as a form (urlencoded or multipart) or as JSON")
-            body = await _read_body(request, settings.body_limit)
+                raise Refused(
+                    415,
+                    "Send the form as a form (urlencoded or multipart) or as JSON",
+                    code="request.content_type",
+                )
+            body = await _read_body(request, settings.body_limit, settings.body_timeout)
             fields = await _parse(content_type, body, request.headers)
             referer = request.headers.get("referer", "")
             try:
                 outcome = await writer.run(capture_work(key, fields, origin, referer))
             except Busy:
                 raise Refused(
-                    503, "The desk is busy; please try again", {"Retry-After": str(settings.retry_after)}
+                    503,
+                    "The desk is busy; please try again",
+                    {"Retry-After": str(settings.retry_after)},
+                    code="request.busy",
                 ) from None
             form = outcome.form
             if outcome.error is not None:
@@ -346,22 +465,29 @@ def make_asgi_app(
             assert outcome.capture is not None
             response = _success(outcome.capture, wants_json, lang)
         except Refused as refused:
-            response = _failure(refused.status, refused.message, {}, wants_json, lang, refused.headers)
+            response = _failure(
+                refused.status,
+                Problem(refused.message, refused.code, refused.params),
+                wants_json,
+                lang,
+                refused.headers,
+                back=back,
+            )
         except InvalidInput as error:
-            response = _failure(422, error.message, error.fields, wants_json, lang)
+            response = _failure(422, Problem.of(error), wants_json, lang, back=back)
         except CrmError as error:
-            response = _failure(_status_of(error), error.message, {}, wants_json, lang)
+            response = _failure(_status_of(error), Problem.of(error), wants_json, lang, back=back)
         except OperationalError as error:  # the disk or the server, not the request: ask to retry
             log.error("database error: %s", error)
             response = _failure(
                 503,
-                "The desk is unavailable; please try again",
-                {},
+                Problem("The desk is unavailable; please try again", "request.unavailable"),
                 wants_json,
                 lang,
                 {"Retry-After": str(settings.retry_after)},
+                back=back,
             )
-        return _with_cors(response, form, origin)
+        return _frame_policy(_with_cors(response, form, origin), form)
 
     async def preflight(request: Request) -> Response:
         origin = request.headers.get("origin")
@@ -396,7 +522,40 @@ def make_asgi_app(
         Route("/forms/{key}", submit, methods=["POST"]),
         Route("/forms/{key}", preflight, methods=["OPTIONS"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+
+
+class SecurityHeaders:
+    """Every answer gets ``nosniff`` and ``Referrer-Policy``; an HTML one its Content-Security-Policy
+    (and ``X-Frame-Options: DENY`` unless the page set its own ``frame-ancestors``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", CSP.format(ancestors="'none'"))
+                    if "'none'" in headers["Content-Security-Policy"].rpartition("frame-ancestors")[2]:
+                        headers.setdefault("X-Frame-Options", "DENY")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _frame_policy(response: Response, form: intake.FormView | None) -> Response:
+    """A form that lists its sites lets them show its pages in a frame (a form inside an iframe)."""
+    if form is not None and form.allowed_origins and response.media_type == "text/html":
+        response.headers["Content-Security-Policy"] = CSP.format(ancestors=" ".join(form.allowed_origins))
+    return response
 
 
 def _lookup(key: str) -> Outcome:
@@ -459,48 +618,148 @@ def _language(headers: Headers) -> str:
     return best
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, within: float = BODY_TIMEOUT) -> bytes:
     declared = request.headers.get("content-length")
+    too_large = f"The form is too large (limit {limit // 1024} KiB)"
     if declared is not None:
-        if not declared.strip().isdigit():
-            raise Refused(400, "Bad Content-Length")
+        if not declared.strip().isascii() or not declared.strip().isdigit():
+            raise Refused(400, "Bad Content-Length", code="request.bad_length")
         if int(declared) > limit:
-            raise Refused(413, f"The form is too large (limit {limit // 1024} KiB)")
+            raise Refused(413, too_large, code="request.too_large", params={"limit_kib": limit // 1024})
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise Refused(413, f"The form is too large (limit {limit // 1024} KiB)")
-            chunks.append(chunk)
+        async with asyncio.timeout(within):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(
+                        413, too_large, code="request.too_large", params={"limit_kib": limit // 1024}
+                    )
+                chunks.append(chunk)
     except ClientDisconnect:
-        raise Refused(400, "The request ended early") from None
+        raise Refused(400, "The request ended early", code="request.ended_early") from None
+    except TimeoutError:
+        raise Refused(
+            408, "The form took too long to arrive", {"Connection": "close"}, code="request.timeout"
+        ) from None
     return b"".join(chunks)
+
+
+def _charset(headers: Headers) -> str:
+    """The body's declared charset (UTF-8 when none or unknown)."""
+    for param in headers.get("content-type", "").split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "charset":
+            try:
+                return codecs.lookup(value.strip().strip('"')).name
+            except LookupError:
+                raise Refused(
+                    400,
+                    f"Unknown charset {value.strip()[:40]!r}; send UTF-8",
+                    code="request.charset",
+                    params={"charset": value.strip()[:40]},
+                ) from None
+    return "utf-8"
+
+
+def _not_text() -> Refused:
+    return Refused(400, "The form is not valid UTF-8 text", code="request.not_utf8")
+
+
+def _json_fields(body: bytes) -> list[tuple[str, Any]]:
+    """A flat JSON object's fields; refused when not JSON, nested deeper than :data:`MAX_DEPTH` (never
+    a RecursionError), or holding a lone surrogate (``"\\ud800"``), which is no text."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_text() from None
+    if _json_depth(text) > MAX_DEPTH:
+        raise Refused(
+            400,
+            f"The JSON is nested too deeply (at most {MAX_DEPTH} levels)",
+            code="request.too_deep",
+            params={"max": MAX_DEPTH},
+        )
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Refused(400, "The body is not valid JSON", code="request.bad_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "Send a JSON object of fields", {"body": "not an object"}, code="request.not_object"
+        )
+    nested = [str(k) for k, v in data.items() if isinstance(v, dict | list)]
+    if nested:
+        raise InvalidInput(
+            "Field values must be text",
+            dict.fromkeys(nested[:20], "must be text"),
+            code="request.nested",
+            params={"fields": nested[:20]},
+        )
+    pairs = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
+    for name, value in pairs:
+        for part in (name, value):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Refused(
+                    400,
+                    "The JSON holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                    code="request.surrogate",
+                ) from None
+    return pairs
+
+
+def _json_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, counted without parsing (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 async def _parse(content_type: str, body: bytes, headers: Headers) -> dict[str, str]:
     """The posted fields as text (the first non-empty value of a repeated name)."""
     pairs: list[tuple[str, Any]]
     if content_type == JSON_TYPE:
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise Refused(400, "The body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("Send a JSON object of fields", {"body": "not an object"})
-        nested = [str(k) for k, v in data.items() if isinstance(v, dict | list)]
-        if nested:
-            raise InvalidInput("Field values must be text", dict.fromkeys(nested[:20], "must be text"))
-        pairs = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
+        pairs = _json_fields(body)
     elif content_type == FORM_TYPES[0]:
+        charset = _charset(headers)
         try:
             pairs = parse_qsl(
-                body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+                body.decode(charset),
+                keep_blank_values=True,
+                max_num_fields=MAX_FIELDS,
+                encoding=charset,
+                errors="strict",
             )
+        except UnicodeDecodeError:
+            raise _not_text() from None
         except ValueError:
-            raise Refused(413, "Too many fields") from None
+            raise Refused(413, "Too many fields", code="request.too_many_fields") from None
     else:
+        try:
+            body.decode("utf-8")  # no files are taken: the whole body is text, and UTF-8
+        except UnicodeDecodeError:
+            raise _not_text() from None
 
         async def stream() -> AsyncGenerator[bytes, None]:
             yield body
@@ -511,10 +770,15 @@ async def _parse(content_type: str, body: bytes, headers: Headers) -> dict[str, 
         try:
             form = await parser.parse()
         except MultiPartException as error:
-            raise Refused(400, f"Malformed form: {error.message}") from None
+            raise Refused(
+                400,
+                f"Malformed form: {error.message}",
+                code="request.malformed",
+                params={"reason": error.message},
+            ) from None
         pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     if len(pairs) > MAX_FIELDS:
-        raise Refused(413, "Too many fields")
+        raise Refused(413, "Too many fields", code="request.too_many_fields")
     fields: dict[str, str] = {}
     for name, value in pairs:
         if not fields.get(name):
@@ -533,33 +797,84 @@ def _success(result: intake.Capture, wants_json: bool, lang: str) -> Response:
     if result.form.redirect_url:
         return RedirectResponse(result.form.redirect_url, status_code=303)
     title, text = THANKS[lang]
-    return HTMLResponse(PAGE.format(lang=lang, title=title, body=f"<h1>{html.escape(text)}</h1>"))
+    return HTMLResponse(
+        PAGE.format(lang=lang, title=title, style=STYLE, body=f"<h1>{html.escape(text)}</h1>")
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a post was refused: the English sentence, and the code and params that say it in any language."""
+
+    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: CrmError) -> Problem:
+        return cls(error.message, error.code, error.params, getattr(error, "fields", {}))
+
+    def sentences(self, lang: str) -> list[str]:
+        """What to tell the visitor in ``lang``: one sentence per wrong field (English: the message)."""
+        if lang == "en":
+            return [self.message]
+        parts = self.params.get("errors") if self.code == "fields.invalid" else None
+        if isinstance(parts, list):
+            return [error_text(p.get("code", ""), p.get("params", {}), lang) for p in parts]
+        return [error_text(self.code, self.params, lang)]
+
+
+def _back_link(referer: str) -> str:
+    """The page the form was posted from, when it is a web page (a link back to fix the form)."""
+    value = referer.strip()
+    if not value.lower().startswith(("https://", "http://")) or len(value) > 2000:
+        return ""
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return ""
+    return value
 
 
 def _failure(
     status: int,
-    message: str,
-    fields: dict[str, str],
+    problem: Problem,
     wants_json: bool,
     lang: str,
     headers: dict[str, str] | None = None,
+    *,
+    back: str = "",
 ) -> Response:
     if wants_json:
-        body: dict[str, Any] = {"ok": False, "error": message}
-        if fields:
-            body["errors"] = fields
+        body: dict[str, Any] = {"ok": False, "error": problem.message, "code": problem.code}
+        if problem.params:
+            body["params"] = problem.params
+        if problem.fields:
+            body["errors"] = problem.fields
         return JSONResponse(body, status_code=status, headers=headers)
-    heading = "Проверьте форму" if lang == "ru" else "Please check the form"
-    items = "".join(
-        f"<li><b>{html.escape(name)}</b>: {html.escape(problem)}</li>" for name, problem in fields.items()
-    )
-    page_body = f"<h1>{html.escape(heading)}</h1>\n<p>{html.escape(message)}</p>"
+    heading = error_text("page.check_form", {}, lang)
+    sentences = problem.sentences(lang)
+    page_body = f"<h1>{html.escape(heading)}</h1>"
+    if lang == "en":
+        page_body += f"\n<p>{html.escape(problem.message)}</p>"
+        items = "".join(
+            f"<li><b>{html.escape(name)}</b>: {html.escape(text)}</li>"
+            for name, text in problem.fields.items()
+        )
+    elif len(sentences) == 1:
+        page_body += f"\n<p>{html.escape(sentences[0])}</p>"
+        items = ""
+    else:
+        page_body += f"\n<p>{html.escape(error_text('page.fix_fields', {}, lang))}</p>"
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in sentences)
     if items:
         page_body += f"\n<ul>{items}</ul>"
-    page_body += '\n<p><a href="javascript:history.back()">&larr;</a></p>'
-    title = html.escape(heading)
+    if back:
+        link = html.escape(error_text("page.back", {}, lang))
+        page_body += f'\n<p><a href="{html.escape(back, quote=True)}">&larr; {link}</a></p>'
     return HTMLResponse(
-        PAGE.format(lang=lang, title=title, body=page_body), status_code=status, headers=headers
+        PAGE.format(lang=lang, title=html.escape(heading), style=STYLE, body=page_body),
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -569,3 +884,76 @@ def _with_cors(response: Response, form: intake.FormView | None, origin: str | N
     if form is not None and origin and form.allowed_origins and form.allows_origin(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
     return response
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for the request line and headers.
+
+    uvicorn times out only an idle keep-alive connection; a client that sends its headers a byte at a
+    time (slow-loris) would hold a connection for ever. Here the headers of each request must be
+    complete within ``header_timeout`` seconds of its first byte (of the connection, for the first),
+    else the client is answered 408 and the connection closed.
+    """
+
+    header_timeout: float = HEADER_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def data_received(self, data: bytes) -> None:
+        waiting = self.conn.their_state is h11.IDLE
+        if waiting:
+            self._arm()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"connection: close\r\ncontent-length: 25\r\n\r\nThe request took too long"
+        )
+        self.transport.close()
+
+
+def uvicorn_config(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    header_timeout: float = HEADER_TIMEOUT,
+    keep_alive: int = 5,
+    **options: Any,
+) -> uvicorn.Config:
+    """How the intake server runs: the headers guard, a header size limit, no proxy headers (the app
+    decides whom to believe, see :func:`client_address`), no ``Server`` header."""
+    protocol = type("IntakeH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=protocol,
+        proxy_headers=False,
+        timeout_keep_alive=keep_alive,
+        h11_max_incomplete_event_size=HEADER_LIMIT,
+        server_header=False,
+        **options,
+    )

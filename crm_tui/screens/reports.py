@@ -25,7 +25,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from textual_plotext import PlotextPlot
 
 from crm_tui.i18n import t
-from crm_tui.services import reports
+from crm_tui.services import export, reports
 from crm_tui.services.errors import CrmError
 from crm_tui.services.reports import Report, ReportFilter, Table
 from crm_tui.services.views import format_money
@@ -113,6 +113,13 @@ class ReportsScreen(AppBound, Screen[None]):
         Binding("c", "sort_next", "Sort", id="reports.sort", tooltip="Sort by the next column"),
         Binding("r", "sort_reverse", "Reverse", id="reports.reverse", tooltip="Reverse the sort order"),
         Binding("e", "export", "Export CSV", id="reports.export", tooltip="Save the report as CSV"),
+        Binding(
+            "E",
+            "export(True)",
+            "Excel CSV",
+            id="reports.export-excel",
+            tooltip="Save the report as CSV for Excel: ';', roubles, dd.mm.yyyy",
+        ),
     ]
 
     report_name: reactive[str] = reactive("funnel", init=False)
@@ -293,15 +300,20 @@ class ReportsScreen(AppBound, Screen[None]):
     def action_period(self, step: int) -> None:
         self.period_index = (self.period_index + step) % len(PERIODS)
 
-    def action_export(self) -> None:
+    def action_export(self, excel: bool | None = None) -> None:
+        """Save the report as CSV; in Russian (and with ``E`` in any language) in the dialect Russian
+        Excel opens right by a double click: ``;``, a BOM, money in roubles with a decimal comma."""
         if self.report is None:
             self.notify(self.crm.t("reports.nothing-to-export"), severity="warning")
             return
+        excel = self.crm.lang == "ru" if excel is None else excel
         flt = self.current_filter()
         span = "all-time" if flt.start is None else f"{flt.start}_{flt.end}"
-        target = (self.export_dir or Path.cwd()) / f"crm-{self.report_name}-{span}.csv"
+        name = f"crm-{self.report_name}-{span}{'-excel' if excel else ''}.csv"
+        target = (self.export_dir or Path.cwd()) / name
         try:
-            target.write_text(reports.to_csv(self.report.tables()), encoding="utf-8")
+            text = export.report_csv(self.report.tables(), excel=excel)
+            target.write_bytes(text.encode("utf-8"))
         except OSError as error:
             self.notify(
                 self.crm.t("reports.cannot-write").format(path=target, error=error.strerror),

@@ -13,7 +13,7 @@ from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Company, Contact, Deal, Interaction, Stage, StageHistory, StageTotal, User
 from crm_tui.services import pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
-from crm_tui.services.validation import required_text
+from crm_tui.services.validation import optional_text, required_text
 from crm_tui.services.views import DealRow, StageColumn, StageView
 
 PAGE_SIZE = 50
@@ -234,6 +234,8 @@ def move(deal_id: int, to: str | int, *, by: int | None, now: datetime, reason: 
     Raises RuleViolation (nothing written) when the process does not allow the move; NeedsReason for a
     loss without a reason.
     """
+    if reason is not None:
+        reason = optional_text(reason, "reason", "Reason", 500, multiline=True)
     with database.atomic():
         deal = _get(deal_id, lock=True)
         all_stages = pipelines.stages(deal.pipeline_id)

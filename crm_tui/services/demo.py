@@ -17,10 +17,13 @@ clashing ids. On an empty desk the same ``seed`` and ``now`` give the same desk.
 from __future__ import annotations
 
 import calendar
+import ctypes
 import math
 import multiprocessing
+import os
 import queue
 import random
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -504,7 +507,7 @@ class _Chunks:
         self.queue = context.Queue(maxsize=2)
         self.process = context.Process(
             target=_produce,
-            args=(self.gen, self.times, self.companies, dict(bases), self.queue),
+            args=(self.gen, self.times, self.companies, dict(bases), self.queue, os.getpid()),
             daemon=True,
         )
         self.process.start()
@@ -532,17 +535,49 @@ class _Chunks:
             self.process = None
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this forked generator when the writing process dies, even by ``kill -9``:
+    an orphan would otherwise wait on its full queue forever, holding the desk's file open."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: _put() still notices the parent gone
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
+def _put(out: Any, item: tuple[Any, ...], parent: int) -> None:
+    """Hand ``item`` to the writing process; leave at once if it is gone (nobody will ever read it)."""
+    while True:
+        try:
+            out.put(item, timeout=1.0)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                os._exit(0)
+
+
 def _produce(
-    gen: _Generator, times: list[int], companies: dict[str, int], bases: dict[str, int], out: Any
+    gen: _Generator,
+    times: list[int],
+    companies: dict[str, int],
+    bases: dict[str, int],
+    out: Any,
+    parent: int,
 ) -> None:
     """The forked generator: every chunk in order, each with the ids it expects to start from."""
+    _die_with_parent(parent)
     try:
         for start in range(0, len(times), CHUNK):
             before = dict(bases)
             rows = gen.chunk(times[start : start + CHUNK], bases, companies)
-            out.put(("rows", start, before, dict(bases), rows.__dict__))
+            _put(out, ("rows", start, before, dict(bases), rows.__dict__), parent)
     except BaseException as error:  # noqa: BLE001 - reported to the writing process, which raises it
-        out.put(("error", repr(error), 0, None, None))
+        _put(out, ("error", repr(error), 0, None, None), parent)
 
 
 def _ensure_users(now: datetime) -> int:

@@ -37,6 +37,7 @@ from crm_tui.data.intake_models import IntakeForm
 from crm_tui.data.models import Interaction, Lead, Task, User
 from crm_tui.services import leads
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
+from crm_tui.services.validation import forbidden_char, optional_text, required_text
 
 REPEAT_WINDOW = timedelta(hours=24)
 HONEYPOT = "website"
@@ -75,12 +76,14 @@ SEARCH_ENGINES = {
 
 class FormRevoked(RuleViolation):
     title = "Form revoked"
+    code = "form.revoked"
 
 
 class OriginRefused(RuleViolation):
     """A browser on a site the form does not list tried to post to it."""
 
     title = "Site not allowed"
+    code = "form.origin_refused"
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ def normalize_origin(text: str) -> str:
 
 
 def _check_redirect(text: str) -> str:
-    value = text.strip()
+    value = optional_text(text, "redirect", "Thank-you page", MAX_FIELD)
     if not value:
         return ""
     parts = urlsplit(value)
@@ -176,7 +179,7 @@ def _check_redirect(text: str) -> str:
         raise InvalidInput(
             f"Not a page address: {value!r} (use https://example.ru/thanks)", {"redirect": "not a URL"}
         )
-    return value[:MAX_FIELD]
+    return value
 
 
 def add_form(
@@ -190,9 +193,12 @@ def add_form(
     allowed_origins: list[str] | tuple[str, ...] = (),
 ) -> FormView:
     """Create a form key. Its leads go to ``owner_id`` (default: whoever creates the form)."""
-    label = (name or "").strip()[:200]
-    if not label:
-        raise InvalidInput("A form needs a name", {"name": "required"})
+    if not (name or "").strip():
+        raise InvalidInput(
+            "A form needs a name", {"name": "required"}, code="text.required", params={"field": "name"}
+        )
+    label = required_text(name, "name", "Form name", 200)
+    source = optional_text(default_source, "source", "Source", 200)
     redirect = _check_redirect(redirect_url)
     origins = list(dict.fromkeys(normalize_origin(o) for o in allowed_origins if o.strip()))
     owner = owner_id if owner_id is not None else by
@@ -208,7 +214,7 @@ def add_form(
             key=secrets.token_urlsafe(12),
             name=label,
             owner=owner,
-            default_source=(default_source or "").strip()[:200],
+            default_source=source,
             redirect_url=redirect,
             allowed_origins="\n".join(origins),
             created_by=by,
@@ -244,7 +250,7 @@ def active_form(key: str) -> FormView:
     """The form a post names by key; refused when unknown or revoked."""
     found = _views(_select().where(IntakeForm.key == (key or "").strip()))
     if not found:
-        raise NotFound("Unknown form key")
+        raise NotFound("Unknown form key", code="form.unknown")
     if found[0].revoked_at is not None:
         raise FormRevoked("This form no longer accepts requests")
     return found[0]
@@ -263,18 +269,33 @@ def revoke_form(ref: str, *, by: int | None, now: datetime) -> FormView:
 # ---------------------------------------------------------------- what a form posts
 
 
+# What a visitor types is checked by the lead's own rules and refused when too long or holding control
+# characters; what the page's script fills in (tags, addresses) is cleaned and capped instead, since the
+# visitor cannot see or fix it and a lead must not be lost for a long tracking link.
+TYPED_FIELDS = ("name", "phone", "email", "company", "comment")
+
+
 def _clip(value: object, limit: int = MAX_FIELD) -> str:
-    """A posted value as text: as given (no escaping, no markup), NULs dropped, length-capped."""
-    return str(value if value is not None else "").replace("\x00", "")[:limit].strip()
+    """A value the page filled in as text: control characters and direction overrides dropped, capped."""
+    text = str(value if value is not None else "")
+    if forbidden_char(text) is not None:
+        text = "".join(c for c in text if forbidden_char(c) is None)
+    return text[:limit].strip()
 
 
 def pick(fields: Mapping[str, object], name: str, limit: int = MAX_FIELD) -> str:
-    """The value of a canonical field under any of the names a form may use for it."""
+    """The value of a canonical field under any of the names a form may use for it.
+
+    A field the visitor types comes as posted (stripped), for the lead's rules to check.
+    """
     lowered = {str(k).strip().lower(): v for k, v in fields.items()}
     for alias in FIELD_NAMES[name]:
         value = lowered.get(alias)
-        if value is not None and _clip(value, limit):
-            return _clip(value, limit)
+        if value is None:
+            continue
+        text = str(value).strip() if name in TYPED_FIELDS else _clip(value, limit)
+        if text:
+            return text
     return ""
 
 
@@ -361,11 +382,11 @@ def new_lead(fields: Mapping[str, object], form: FormView, *, http_referer: str 
     origin = origin_of(fields, http_referer=http_referer, default_source=form.default_source)
     email = pick(fields, "email")
     return leads.NewLead(
-        name=_capped("name", pick(fields, "name")),
-        phone=_capped("phone", pick(fields, "phone")),
-        email=_capped("email", email) if email else None,
-        company_name=_capped("company_name", pick(fields, "company")),
-        comment=pick(fields, "comment", limit=5000),
+        name=pick(fields, "name"),
+        phone=pick(fields, "phone"),
+        email=email or None,
+        company_name=pick(fields, "company"),
+        comment=pick(fields, "comment"),
         owner_id=form.owner_id,
         **{key: _capped(key, value) for key, value in origin.items()},
     )

@@ -11,6 +11,7 @@ from peewee import JOIN
 from crm_tui.data.db import database
 from crm_tui.data.models import Contact, Deal, Interaction, Lead, User
 from crm_tui.services.errors import InvalidInput, NotFound
+from crm_tui.services.validation import optional_text
 from crm_tui.services.views import InteractionRow
 
 LOGGABLE = ("call_in", "call_out", "email_in", "email_out", "meeting", "note")
@@ -47,7 +48,10 @@ def log(
             raise InvalidInput(
                 "Call duration must be between 0 and 86400 seconds", {"duration": "out of range"}
             )
-    if kind == "note" and not summary.strip():
+    subject = optional_text(subject, "subject", "Subject", 300)
+    summary = optional_text(summary, "summary", "Text", 20000, multiline=True)
+    outcome = optional_text(outcome, "outcome", "Outcome", 200)
+    if kind == "note" and not summary:
         raise InvalidInput("A note needs some text", {"summary": "required"})
     with database.atomic():
         if lead_id is not None:
@@ -71,9 +75,9 @@ def log(
             by=by,
             at=at or now,
             duration=duration,
-            subject=subject.strip()[:300],
-            summary=summary.strip()[:20000],
-            outcome=outcome.strip()[:200],
+            subject=subject,
+            summary=summary,
+            outcome=outcome,
             lead=lead_id,
             contact=contact_id,
             deal=deal_id,

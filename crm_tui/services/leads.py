@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,13 +22,31 @@ from crm_tui.data.models import (
 )
 from crm_tui.services import interactions, pipelines
 from crm_tui.services.errors import InvalidInput, NeedsReason, NotFound, RuleViolation
-from crm_tui.services.validation import normalize_email, normalize_phone, required_text
+from crm_tui.services.validation import (
+    combined,
+    normalize_email,
+    normalize_phone,
+    optional_text,
+    required_text,
+)
 from crm_tui.services.views import ConversionResult, LeadDetail, LeadRow, SearchHit
 
 FIRST_CALL_DELAY = timedelta(hours=1)
 PAGE_SIZE = 50
 OPEN_STATUSES = ("new", "in_work", "qualified")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# The optional text a lead holds: (field, label, most characters, several lines allowed).
+LEAD_TEXT = (
+    ("company_name", "Company", 300, False),
+    ("comment", "Comment", 5000, True),
+    ("utm_source", "utm_source", 200, False),
+    ("utm_medium", "utm_medium", 200, False),
+    ("utm_campaign", "utm_campaign", 200, False),
+    ("utm_term", "utm_term", 300, False),
+    ("utm_content", "utm_content", 300, False),
+    ("referrer", "Referrer", 2000, False),
+    ("landing_page", "Landing page", 2000, False),
+)
 
 
 @dataclass(frozen=True)
@@ -52,22 +71,30 @@ def validate(new: NewLead) -> dict[str, object]:
     problems: dict[str, str] = {}
     messages: list[str] = []
     clean: dict[str, object] = {}
-    for key, check in (
+    errors: list[InvalidInput] = []
+    checks: list[tuple[str, Callable[[], object]]] = [
         ("name", lambda: required_text(new.name, "name", "Name")),
         ("phone", lambda: normalize_phone(new.phone)),
         ("email", lambda: normalize_email(new.email)),
-    ):
+    ]
+    for key, label, most, multiline in LEAD_TEXT:
+        checks.append(
+            (
+                key,
+                lambda key=key, label=label, most=most, multiline=multiline: optional_text(
+                    getattr(new, key), key, label, most, multiline=multiline
+                ),
+            )
+        )
+    for key, check in checks:
         try:
             clean[key] = check()
         except InvalidInput as error:
             problems.update(error.fields)
             messages.append(error.message)
-    if problems:
-        raise InvalidInput("; ".join(messages), problems)
-    clean["company_name"] = (new.company_name or "").strip()[:300]
-    clean["comment"] = (new.comment or "").strip()[:5000]
-    for key in (*UTM_FIELDS, "referrer", "landing_page"):
-        clean[key] = (getattr(new, key) or "").strip()[:2000]
+            errors.append(error)
+    if errors:
+        raise combined(errors)
     return clean
 
 
@@ -321,7 +348,7 @@ def qualify(lead_id: int, *, by: int | None, now: datetime) -> LeadRow:
 
 def disqualify(lead_id: int, reason: str | None, *, by: int | None, now: datetime) -> LeadRow:
     """Close a lead that will not buy (or is a duplicate); the reason is required."""
-    text = (reason or "").strip()
+    text = optional_text(reason, "reason", "Reason", 500, multiline=True)
     if not text:
         raise NeedsReason("A reason is required to disqualify a lead")
     with database.atomic():
@@ -432,11 +459,11 @@ def sources() -> list[str]:
     leads.
     """
     cursor = database.execute_sql(
-        'WITH RECURSIVE seen(source, n) AS ('
-        ' SELECT (SELECT min(utm_source) FROM "lead" WHERE utm_source > \'\'), 1'
-        ' UNION ALL'
+        "WITH RECURSIVE seen(source, n) AS ("
+        " SELECT (SELECT min(utm_source) FROM \"lead\" WHERE utm_source > ''), 1"
+        " UNION ALL"
         ' SELECT (SELECT min(utm_source) FROM "lead" WHERE utm_source > seen.source), n + 1'
-        ' FROM seen WHERE seen.source IS NOT NULL AND n < 100'
-        ') SELECT source FROM seen WHERE source IS NOT NULL'
+        " FROM seen WHERE seen.source IS NOT NULL AND n < 100"
+        ") SELECT source FROM seen WHERE source IS NOT NULL"
     )
     return [source for (source,) in cursor.fetchall()]

@@ -6,10 +6,12 @@ from peewee import fn
 
 from crm_tui.data.db import database
 from crm_tui.data.models import Deal, Pipeline, Stage
-from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
+from crm_tui.services.errors import NotFound, RuleViolation
+from crm_tui.services.validation import optional_text, required_text
 from crm_tui.services.views import StageView
 
 DEFAULT_PIPELINE = "Sales"
+STAGE_NAME_MAX = 100  # the column's size
 
 # (name, name_ru, probability %, kind, stale days)
 DEFAULT_STAGES: list[tuple[str, str, int, str, int]] = [
@@ -38,7 +40,10 @@ def stage_view(stage: Stage) -> StageView:
 
 
 def ensure_default() -> int:
-    """Create the default pipeline once; return its id."""
+    """Create the default pipeline once; return its id. Read first: the usual call writes nothing."""
+    existing = Pipeline.get_or_none(Pipeline.is_default == True)  # noqa: E712
+    if existing is not None:
+        return int(existing.id)
     with database.atomic():
         pipeline = Pipeline.get_or_none(Pipeline.is_default == True)  # noqa: E712
         if pipeline is not None:
@@ -125,9 +130,8 @@ def add_stage(
     stale_days: int = 14,
 ) -> StageView:
     """Insert an open stage after the given 0-based position (service delivery may be several stages)."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Stage name is required", {"name": "required"})
+    name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
+    name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
     with database.atomic():
         open_positions = [s.position for s in stages(pipeline_id) if s.kind == "open"]
         if open_positions and not -1 <= after_position <= open_positions[-1]:
@@ -150,9 +154,9 @@ def add_stage(
 
 
 def rename_stage(stage_id: int, name: str, name_ru: str | None = None) -> StageView:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Stage name is required", {"name": "required"})
+    name = required_text(name, "name", "Stage name", STAGE_NAME_MAX)
+    if name_ru is not None:
+        name_ru = optional_text(name_ru, "name_ru", "Russian stage name", STAGE_NAME_MAX)
     with database.atomic():
         stage = Stage.get_or_none(Stage.id == stage_id)
         if stage is None:

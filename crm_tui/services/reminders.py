@@ -7,8 +7,8 @@ Delivery protocol, so that a reminder is neither doubled nor lost whichever proc
 1. **Claim.** In one transaction a process moves the task's ``next_remind_at`` forward with a
    compare-and-set and inserts a :class:`ReminderDelivery` row, unique on (task, due moment, reminder
    moment). Only one process can win both; a loser skips the task.
-2. **Send.** The winner shows the reminder (desktop notification, else the in-app toast and bell, or
-   the printed line of ``crm remind``).
+2. **Send.** The winner shows the reminder (desktop notification, one for all it claimed in that
+   check, else the in-app toast and bell, or the printed line of ``crm remind``).
 3. **Mark.** It then sets ``delivered_at`` on its row (only if it still holds the claim).
 4. **Take over.** A claim left undelivered longer than :data:`LEASE` (its process died or hung between
    1 and 3) is taken over by the next check of any process, with the same compare-and-set, and sent.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,6 +39,7 @@ from crm_tui.i18n_format import span
 from crm_tui.i18n_words import linked_text, task_title
 from crm_tui.services import clock, tasks
 from crm_tui.services.errors import InvalidInput
+from crm_tui.services.reminder_digest import desktop_text
 from crm_tui.services.views import Reminder
 
 DEFAULT_EVERY = tasks.REMIND_EVERY
@@ -71,6 +72,8 @@ class Sent:
     assignee_login: str | None
     due_at: datetime
     overdue: bool
+    task_title: str = ""
+    """The task as the desk says it (``Call Иван Смирнов``), without the heading around it."""
 
 
 def new_token() -> str:
@@ -290,15 +293,23 @@ def send_due(
     lang: str = "en",
 ) -> list[Sent]:
     """Claim, send (desktop first, else ``fallback``), mark delivered; return what was sent. The
-    messages are worded in ``lang``."""
-    sent: list[Sent] = []
-    for claim in claim_due(now, token=token, every=every, assignee_id=assignee_id):
-        title, body = message(claim.reminder, now, lang)
-        channel = "desktop" if notifier.notify(title, body) else fallback
-        if mark_delivered(claim, channel, now=now):
-            r = claim.reminder
-            sent.append(Sent(r.task_id, r.slot, title, body, channel, r.assignee_login, r.due_at, r.overdue))
-    return sent
+    messages are worded in ``lang``. What one check claims goes to the desktop as one notification
+    (``reminder_digest.desktop_text``), however many reminders it holds."""
+    claims = claim_due(now, token=token, every=every, assignee_id=assignee_id)
+    worded: list[Sent] = []
+    for claim in claims:
+        r = claim.reminder
+        title, body = message(r, now, lang)
+        what = task_title(r.title, r.kind, lang, r.linked_label)
+        worded.append(Sent(r.task_id, r.slot, title, body, "", r.assignee_login, r.due_at, r.overdue, what))
+    if not worded:
+        return []
+    channel = "desktop" if notifier.notify(*desktop_text(worded, now, lang)) else fallback
+    return [
+        replace(item, channel=channel)
+        for claim, item in zip(claims, worded, strict=True)
+        if mark_delivered(claim, channel, now=now)
+    ]
 
 
 def overdue_count(now: datetime, *, assignee_id: int | None = None) -> int:

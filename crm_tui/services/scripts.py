@@ -37,10 +37,11 @@ import yaml
 from peewee import JOIN, Case, fn
 
 from crm_tui.data.db import database
-from crm_tui.data.models import Contact, Deal, Lead, Setting, Stage, User
+from crm_tui.data.models import Contact, Deal, Lead, Pipeline, Setting, Stage, User
 from crm_tui.data.script_models import CallScript, ScriptCall, ScriptStep
 from crm_tui.services import clock, deals, interactions, pipelines, tasks
 from crm_tui.services.errors import InvalidInput, NotFound
+from crm_tui.services.validation import optional_text
 from crm_tui.services.views import InteractionRow, TaskRow
 
 MAX_ANSWERS = 9  # keys 1-9 on screen
@@ -144,7 +145,12 @@ class ScriptError(InvalidInput):
         problems = sorted(problems)
         where = f"{source}:" if source else "line "
         lines = [f"{where}{line}: {text}" for line, text in problems]
-        super().__init__("; ".join(lines), {"script": lines[0] if lines else ""})
+        super().__init__(
+            "; ".join(lines),
+            {"script": lines[0] if lines else ""},
+            code="script.invalid",
+            params={"source": source, "problems": [{"line": n, "message": m} for n, m in problems]},
+        )
         self.problems = problems
 
 
@@ -173,6 +179,10 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _LDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain word, not a list or a mapping", key_node.start_mark
+            )
         if key in out:
             loader.duplicates.append((line, f"{key!r} is given twice"))
         out[key] = loader.construct_object(value_node, deep=True)
@@ -191,23 +201,65 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ig
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
 
 
-def parse(text: str, source: str = "") -> Script:
-    """Parse and validate a script; raise :class:`ScriptError` naming the wrong lines."""
-    loader = _LineLoader(text)
-    loader.duplicates = []
+MAX_DEPTH = 50  # nesting a script never needs; deeper YAML is refused before it is built
+
+
+def _depth_problem(text: str) -> tuple[int, str] | None:
+    """The line where the YAML nests deeper than :data:`MAX_DEPTH`, read as events (no recursion)."""
+    depth = 0
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return (
+                        event.start_mark.line + 1,
+                        f"nested deeper than {MAX_DEPTH} levels",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the loader names the error and its line
+    return None
+
+
+def parse(text: str, source: str = "", *, known_stage: Any = None) -> Script:
+    """Parse and validate a script; raise :class:`ScriptError` naming the wrong lines.
+
+    ``known_stage(name) -> bool``, when given, checks that each outcome's stage exists.
+    """
+    bad = next(
+        (
+            (text.count("\n", 0, i) + 1, f"character U+{ord(c):04X} is not allowed in a script")
+            for i, c in enumerate(text)
+            if c in "\x00\ufffe\uffff" or "\ud800" <= c <= "\udfff"
+        ),
+        None,
+    )
+    if bad is not None:
+        raise ScriptError([bad], source)
+    deep = _depth_problem(text)
+    if deep is not None:
+        raise ScriptError([deep], source)
+    loader: _LineLoader | None = None
+    try:
+        loader = _LineLoader(text)
+        loader.duplicates = []
         data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error)
+        if isinstance(error, yaml.reader.ReaderError):
+            line = text.count("\n", 0, error.position) + 1
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ScriptError([(line, f"not valid YAML: {problem}")], source) from error
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     problems: list[tuple[int, str]] = list(loader.duplicates)
     if not isinstance(data, _LDict):
         raise ScriptError([(1, "a script is a mapping with name, title, start, nodes and outcomes")], source)
-    script = _validate(data, problems)
+    script = _validate(data, problems, known_stage)
     if problems or script is None:
         raise ScriptError(problems, source)
     return script
@@ -217,7 +269,16 @@ def _line(d: _LDict, key: str) -> int:
     return d.key_lines.get(key, d.line)
 
 
-def _text(d: _LDict, key: str, problems: list[tuple[int, str]], what: str, required: bool = True) -> str:
+def _text(
+    d: _LDict,
+    key: str,
+    problems: list[tuple[int, str]],
+    what: str,
+    required: bool = True,
+    *,
+    multiline: bool = False,
+    max_length: int = 2000,
+) -> str:
     value = d.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -226,10 +287,14 @@ def _text(d: _LDict, key: str, problems: list[tuple[int, str]], what: str, requi
     if not isinstance(value, str | int | float):
         problems.append((_line(d, key), f"{what}: {key!r} must be text"))
         return ""
-    return str(value).strip()
+    try:
+        return optional_text(str(value), key, f"{what}: {key!r}", max_length, multiline=multiline)
+    except InvalidInput as error:
+        problems.append((_line(d, key), error.message))
+        return ""
 
 
-def _validate(data: _LDict, problems: list[tuple[int, str]]) -> Script | None:
+def _validate(data: _LDict, problems: list[tuple[int, str]], known_stage: Any = None) -> Script | None:
     name = _text(data, "name", problems, "the script")
     if name and not NAME_RE.match(name):
         problems.append((_line(data, "name"), f"name {name!r}: use letters, digits, '-' and '_'"))
@@ -263,7 +328,7 @@ def _validate(data: _LDict, problems: list[tuple[int, str]]) -> Script | None:
             problems.append((outcome_lines[oid], f"outcome {oid!r} needs a label"))
             continue
         what = f"outcome {oid!r}"
-        label = _text(value, "label", problems, what)
+        label = _text(value, "label", problems, what, max_length=200)
         success = value.get("success", False)
         if not isinstance(success, bool):
             problems.append((_line(value, "success"), f"{what}: success is true or false"))
@@ -274,13 +339,15 @@ def _validate(data: _LDict, problems: list[tuple[int, str]]) -> Script | None:
             if not isinstance(task, _LDict):
                 problems.append((_line(value, "task"), f"{what}: task is {{title: ..., due: ...}}"))
             else:
-                task_title = _text(task, "title", problems, f"{what}'s task")
+                task_title = _text(task, "title", problems, f"{what}'s task", max_length=300)
                 task_due = _text(task, "due", problems, f"{what}'s task", required=False) or "+1d"
                 try:
                     tasks.parse_due(task_due, datetime(2000, 1, 1))
                 except InvalidInput as error:
                     problems.append((_line(task, "due"), f"{what}'s task: {error.message}"))
         stage = _text(value, "stage", problems, what, required=False) or None
+        if stage and known_stage is not None and not known_stage(stage):
+            problems.append((_line(value, "stage"), f"{what}: no stage {stage!r} in the desk's pipelines"))
         outcomes[oid] = Outcome(oid, label, success, task_title, task_due, stage)
 
     raw_nodes = data.get("nodes")
@@ -299,7 +366,7 @@ def _validate(data: _LDict, problems: list[tuple[int, str]]) -> Script | None:
         if not isinstance(value, _LDict):
             problems.append((node_lines[nid], f"node {nid!r} needs 'say' and 'answers'"))
             continue
-        say = _text(value, "say", problems, f"node {nid!r}")
+        say = _text(value, "say", problems, f"node {nid!r}", multiline=True, max_length=5000)
         raw_answers = value.get("answers")
         answers: list[Answer] = []
         if not isinstance(raw_answers, _LList) or not raw_answers:
@@ -368,9 +435,26 @@ def _info(s: CallScript, calls: int = 0) -> ScriptInfo:
     )
 
 
-def import_text(text: str, *, by: int | None, now: datetime, source: str = "") -> ScriptInfo:
-    """Validate and store a script (replacing one with the same name, as a new version)."""
-    script = parse(text, source)
+def _stage_exists(ref: str) -> bool:
+    """Some pipeline of the desk has this stage (by number, English or Russian name, or its start)."""
+    for (pipeline_id,) in Pipeline.select(Pipeline.id).order_by(Pipeline.id).tuples():
+        try:
+            pipelines.resolve_stage(pipeline_id, ref)
+        except (NotFound, InvalidInput):
+            continue
+        return True
+    return False
+
+
+def import_text(
+    text: str, *, by: int | None, now: datetime, source: str = "", check_stages: bool = True
+) -> ScriptInfo:
+    """Validate and store a script (replacing one with the same name, as a new version).
+
+    An outcome naming a stage no pipeline has is refused (with its line), unless ``check_stages`` is
+    off (the shipped scripts, installed before a desk renames its stages).
+    """
+    script = parse(text, source, known_stage=_stage_exists if check_stages else None)
     with database.atomic():
         existing = CallScript.get_or_none(CallScript.name == script.name)
         values = {
@@ -425,16 +509,21 @@ def default_files() -> list[tuple[str, str]]:
     )
 
 
+def defaults_installed() -> bool:
+    """Whether the shipped scripts were installed on this desk already (then nothing is left to write)."""
+    return Setting.get_or_none(Setting.key == DEFAULTS_KEY) is not None
+
+
 def ensure_defaults(*, now: datetime) -> int:
     """Install the shipped scripts once per desk (deleted ones do not come back); return how many."""
-    if Setting.get_or_none(Setting.key == DEFAULTS_KEY) is not None:
+    if defaults_installed():
         return 0
     installed = 0
     with database.atomic():
         for file_name, text in default_files():
             script = parse(text, file_name)
             if not CallScript.select().where(CallScript.name == script.name).exists():
-                import_text(text, by=None, now=now, source=file_name)
+                import_text(text, by=None, now=now, source=file_name, check_stages=False)
                 installed += 1
         Setting.insert(key=DEFAULTS_KEY, value="1").on_conflict(
             conflict_target=[Setting.key], update={Setting.value: "1"}
@@ -452,8 +541,10 @@ def where_record_stands(
     keys: list[str] = []
     if deal_id is not None:
         stage = (
-            Stage.select(Stage.name, Stage.name_ru).join(Deal, on=(Deal.stage == Stage.id))
-            .where(Deal.id == deal_id).first()
+            Stage.select(Stage.name, Stage.name_ru)
+            .join(Deal, on=(Deal.stage == Stage.id))
+            .where(Deal.id == deal_id)
+            .first()
         )
         if stage is not None:
             keys += [f"deal:{stage.name.lower()}", f"deal:{stage.name_ru.lower()}"]
@@ -679,8 +770,14 @@ def save_call(
             for i, p in enumerate(path_data)
         ]
         steps += [
-            {"call": call.id, "position": len(path_data) + i, "kind": "no_answer", "node": n, "answer": None,
-             "text": t}
+            {
+                "call": call.id,
+                "position": len(path_data) + i,
+                "kind": "no_answer",
+                "node": n,
+                "answer": None,
+                "text": t,
+            }
             for i, (n, t) in enumerate(run.no_answer_notes)
         ]
         for step in steps:

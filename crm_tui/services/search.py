@@ -12,9 +12,21 @@ from crm_tui.data.models import Company, Contact, Deal, Lead
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import SearchHit, format_money
 
+MIN_CHARS = 3  # a shorter fragment (a phone's digits included) matches too much to be worth listing
+
+
+def too_short(text: str) -> bool:
+    """Whether ``text`` is shorter than the :data:`MIN_CHARS` a search needs (spaces around not counted)."""
+    return len(text.strip()) < MIN_CHARS
+
 
 def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) -> list[SearchHit]:
-    """Newest first. ``"иван"`` finds ``"Иван"``; ``"916 123"`` and ``"123-45"`` find ``+79161234567``."""
+    """Newest first. ``"иван"`` finds ``"Иван"``; ``"916 123"`` and ``"123-45"`` find ``+79161234567``.
+
+    Fewer than :data:`MIN_CHARS` characters find nothing.
+    """
+    if too_short(text):
+        return []
     found = index.search_ids(text, kinds=kinds, limit=limit)
     by_kind: dict[str, list[int]] = {}
     for kind, rid in found:

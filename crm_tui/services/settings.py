@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_tui.data.db import database
 from crm_tui.data.models import Setting
+from crm_tui.services.backup import parse_keep
 from crm_tui.services.errors import InvalidInput
 
 
@@ -50,6 +51,7 @@ KEYS: dict[str, Key] = {
         Key("first_call.retry", "30m", _interval, "when to call again after no answer or busy"),
         Key("reminders.every", "1h", _interval, "how often an overdue task is reminded again"),
         Key("currency.default", "RUB", _currency, "the currency of a new deal"),
+        Key("backups.keep", "14", parse_keep, "how many daily backups to keep beside the desk"),
     )
 }
 

@@ -218,8 +218,34 @@ def due_reminders(
     return reminders
 
 
+DUE_RANGE_DAYS = 3650  # a due time is within ten years of now, either way
+
+
 def parse_due(text: str, now_local: datetime) -> datetime:
-    """Local due time from ``ISO``, ``+30m`` / ``+2h`` / ``+1d``, ``today 17:00``, ``tomorrow 9:00``."""
+    """Local due time from ``ISO``, ``+30m`` / ``+2h`` / ``+1d``, ``today 17:00``, ``tomorrow 9:00``.
+
+    Refused (``due.out_of_range``) beyond :data:`DUE_RANGE_DAYS` days from now, never an overflow.
+    """
+    span = timedelta(days=DUE_RANGE_DAYS)
+    try:
+        moment = _parse_due(text, now_local)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone().replace(tzinfo=None)
+        if now_local - span <= moment <= now_local + span:
+            return moment
+    except (OverflowError, ArithmeticError):
+        pass
+    shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "..."
+    raise InvalidInput(
+        f"Due time {shown!r} is out of range: at most {DUE_RANGE_DAYS // 365} years from now"
+        f" (+{DUE_RANGE_DAYS}d, +{DUE_RANGE_DAYS * 24}h, +{DUE_RANGE_DAYS * 24 * 60}m)",
+        {"due": "out of range"},
+        code="due.out_of_range",
+        params={"text": text, "days": DUE_RANGE_DAYS},
+    )
+
+
+def _parse_due(text: str, now_local: datetime) -> datetime:
     value = text.strip().lower()
     if not value:
         raise InvalidInput("A due time is required", {"due": "required"})
@@ -236,11 +262,15 @@ def parse_due(text: str, now_local: datetime) -> datetime:
                 base = now_local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days)
                 return base.replace(hour=hour, minute=minute)
             except ValueError as error:
-                raise InvalidInput(f"Not a time: {rest!r}", {"due": "bad time"}) from error
+                raise InvalidInput(
+                    f"Not a time: {rest!r}", {"due": "bad time"}, code="due.invalid", params={"text": rest}
+                ) from error
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError as error:
         raise InvalidInput(
             f"Not a due time: {text!r} (use ISO '2026-12-01 10:00', '+30m', '+2h', 'tomorrow 9:00')",
             {"due": "bad time"},
+            code="due.invalid",
+            params={"text": text},
         ) from error

@@ -9,6 +9,7 @@ from datetime import datetime
 from crm_tui.data.db import database
 from crm_tui.data.models import ROLES, User
 from crm_tui.services.errors import InvalidInput, NotFound
+from crm_tui.services.validation import optional_text, required_text
 from crm_tui.services.views import UserView
 
 ENV_USER = "CRM_USER"
@@ -20,15 +21,14 @@ def view(user: User) -> UserView:
 
 
 def create(login: str, name: str, role: str = "manager", *, now: datetime) -> UserView:
-    login = login.strip().lower()
-    if not login:
-        raise InvalidInput("Login is required", {"login": "required"})
+    login = required_text(login, "login", "Login", 64).lower()
+    name = optional_text(name, "name", "Name", 200)
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; one of: {', '.join(ROLES)}", {"role": "unknown"})
     with database.atomic():
         if User.select().where(User.login == login).exists():
             raise InvalidInput(f"User {login!r} already exists", {"login": "taken"})
-        user = User.create(login=login, name=name.strip() or login, role=role, created_at=now)
+        user = User.create(login=login, name=name or login, role=role, created_at=now)
     return view(user)
 
 

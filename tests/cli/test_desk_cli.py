@@ -175,7 +175,9 @@ def test_search_cyrillic_and_phone_fragments(desk: Desk, crm: Crm) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["и"], "type at least two characters to search"),
+        (["и"], "type at least 3 characters to search"),
+        (["ив"], "type at least 3 characters to search"),
+        (["  91 "], "type at least 3 characters to search"),
         (["иван", "--kind", "task"], "unknown kind 'task'; one of: lead, contact, company, deal"),
         (["иван", "--limit", "0"], "--limit must be between 1 and 1000"),
     ],

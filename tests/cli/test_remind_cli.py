@@ -91,6 +91,33 @@ def test_remind_reaches_the_desktop_over_dbus(
     assert [r["summary"].split(": ", 1)[1] for r in received] == ["Send the proposal"]
 
 
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        ("none", "no desktop notification service on the D-Bus session bus"),
+        ("silent", "the desktop notification service did not answer within 3 s"),
+    ],
+)
+def test_remind_prints_when_the_desktop_cannot_take_it_and_says_why_once(
+    db: str, mode: str, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for title in ("Call Иван", "Call Ольга", "Send the act"):
+        crm("task", "add", "--title", title, "--due", "2020-01-01 10:00", "--db", db)
+    with private_session_bus(tmp_path, with_server=mode != "none", mode=mode) as bus:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+        code, out, err = crm("remind", "--db", db)
+        received = bus.received()
+    assert code == 0 and received == []
+    assert err == f"note: no desktop notifications: {why}\n"  # one line, no traceback
+    lines = out.splitlines()
+    assert [line.split(": ", 1)[1].split(" - ")[0] for line in lines] == [
+        "Call Иван",
+        "Call Ольга",
+        "Send the act",
+    ]
+    assert all(line.startswith("[print] #") for line in lines)
+
+
 def test_remind_every_is_checked_and_saved(db: str) -> None:
     code, _, err = crm("remind", "--every", "soon", "--db", db)
     assert code == 1 and "Not an interval" in err

@@ -2,8 +2,9 @@
 
 - ``intake_db``: the test's database file, migrated, with users ``admin`` and ``anna`` and a form key
   (``Landing``, owned by anna, default source ``site``, allowed origin ``https://shop.example``).
-- ``start_server(**options)``: starts a server on that file (options go to ``make_asgi_app``) and returns
-  its base URL; every server started is stopped when the test ends.
+- ``start_server(header_timeout=10.0, **options)``: starts a server on that file (run as ``crm intake
+  serve`` runs it, options go to ``make_asgi_app``) and returns its base URL; every server started is
+  stopped when the test ends.
 - ``server``: a server with the default options and no rate limit.
 """
 
@@ -22,7 +23,7 @@ import pytest
 import uvicorn
 
 from crm_tui.data.db import database, open_database
-from crm_tui.intake.server import make_asgi_app
+from crm_tui.intake.server import make_asgi_app, uvicorn_config
 from crm_tui.services import intake, pipelines, users
 
 NOW = datetime(2026, 3, 2, 9, 0, 0)
@@ -66,13 +67,13 @@ StartServer = Callable[..., str]
 def start_server(intake_db: IntakeDesk) -> Iterator[StartServer]:
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(**options: Any) -> str:
+    def start(header_timeout: float = 10.0, **options: Any) -> str:
         app = make_asgi_app(intake_db.url, **options)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=True)
+        config = uvicorn_config(app, log_level="warning", lifespan="on", header_timeout=header_timeout)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -261,10 +261,25 @@ def test_a_flood_from_one_address_gets_429(start_server: StartServer, intake_db:
     assert codes == [201, 201, 201, 429, 429]
     limited = post(base, intake_db.key, json={"name": "Bot", "phone": "+79261112299"})
     assert int(limited.headers["retry-after"]) > 0
-    # another visitor (behind the local proxy, which names them) is not affected
-    other = post(base, intake_db.key, json=VISITOR, headers={"X-Forwarded-For": "203.0.113.7"})
-    assert other.status_code == 201
-    assert lead_count(intake_db.path) == 4
+    # naming another address itself does not get a client past the limit: no proxy is trusted
+    dodge = post(base, intake_db.key, json=VISITOR, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert dodge.status_code == 429
+    assert lead_count(intake_db.path) == 3
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
+    start_server: StartServer, intake_db: IntakeDesk
+) -> None:
+    base = start_server(rate=1, rate_window=3600, trusted_proxies=["127.0.0.1"])
+    first = {"X-Forwarded-For": "203.0.113.7"}
+    assert post(base, intake_db.key, json=VISITOR, headers=first).status_code == 201
+    again = {"name": "Пётр", "phone": "+79035550011"}
+    # the visitor's own X-Forwarded-For entry before the proxy's is not believed: the proxy appended .7
+    spoofed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+    assert post(base, intake_db.key, json=again, headers=spoofed).status_code == 429
+    other = {"X-Forwarded-For": "203.0.113.8"}
+    assert post(base, intake_db.key, json=again, headers=other).status_code == 201
+    assert lead_count(intake_db.path) == 2
 
 
 def test_a_filled_honeypot_is_thanked_and_not_stored(server: str, intake_db: IntakeDesk) -> None:

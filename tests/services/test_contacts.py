@@ -80,7 +80,7 @@ def test_naming_an_existing_company_in_any_case_links_it(desk: Desk) -> None:
             "date.invalid",
             "birthday",
         ),
-        (contacts.ContactEdit("", emails=("a@b.ru",)), "name.required", "name"),
+        (contacts.ContactEdit("", emails=("a@b.ru",)), "text.required", "name"),
         (contacts.ContactEdit("Кто-то", emails=("a@b.ru",), owner_id=999), "user.not_found", None),
         (contacts.ContactEdit("Кто-то", emails=("a@b.ru",), company_id=999), "company.not_found", None),
     ],
@@ -299,7 +299,7 @@ def test_a_company_with_its_requisites(desk: Desk) -> None:
         (companies.CompanyEdit("X", inn="7707083893", kpp="77360"), "kpp.invalid"),
         (companies.CompanyEdit("X", website="not a site"), "website.invalid"),
         (companies.CompanyEdit("X", phone="123"), "phone.invalid"),
-        (companies.CompanyEdit(""), "name.required"),
+        (companies.CompanyEdit(""), "text.required"),
     ],
 )
 def test_company_refusals_write_nothing(

@@ -159,18 +159,35 @@ def test_where_the_lead_came_from(
     assert (found["utm_source"], found["utm_medium"], found["utm_term"]) == expected
 
 
-def test_strings_are_stored_as_given_and_capped(desk: Desk, form: intake.FormView) -> None:
+def test_strings_are_stored_as_given_and_what_the_page_filled_in_is_capped(
+    desk: Desk, form: intake.FormView
+) -> None:
     fields = visitor(
         name="<script>alert('x')</script> [bold]Олег[/bold]",
-        comment="<b>" + "я" * 9000,
+        comment="<b>" + "я" * 4997,
         utm_campaign="c" * 5000,
+        utm_source="ya\u202endex\x07",
         page_url="https://shop.example/" + "p" * 5000,
     )
     lead = leads.get(intake.capture(form, fields, now=NOW).lead_id or 0)
     assert lead.name == "<script>alert('x')</script> [bold]Олег[/bold]"
     assert lead.comment.startswith("<b>яяя") and len(lead.comment) == 5000
     assert len(lead.utm_campaign) == 200  # the column's size, on any database
+    assert lead.utm_source == "yandex"  # control characters the page put there are dropped
     assert len(lead.landing_page) == 2000
+
+
+def test_what_the_visitor_typed_is_refused_when_too_long_never_cut(
+    desk: Desk, form: intake.FormView, counts: Counts
+) -> None:
+    before = counts()
+    with pytest.raises(InvalidInput) as error:
+        intake.capture(form, visitor(comment="я" * 5001), now=NOW)
+    assert error.value.message == "Comment is 5001 characters; at most 5000"
+    assert (error.value.code, error.value.params["max"]) == ("text.too_long", 5000)
+    with pytest.raises(InvalidInput, match="control character"):
+        intake.capture(form, visitor(name="Олег\x1b[31m"), now=NOW)
+    assert counts() == before
 
 
 def test_invalid_fields_are_named_and_nothing_is_written(

@@ -160,9 +160,7 @@ def test_reminder_arrives_on_the_desktop_over_dbus(
         sent = check(NOW + HOUR, DesktopNotifier())
         received = bus.received()
     assert [s.channel for s in sent] == ["desktop"]
-    assert received == [
-        {"app": "crm-tui", "summary": "Task due: Call Ольга Иванова", "body": sent[0].body}
-    ]
+    assert received == [{"app": "crm-tui", "summary": "Task due: Call Ольга Иванова", "body": sent[0].body}]
     assert "lead: Ольга Иванова" in received[0]["body"]
 
 
@@ -194,3 +192,39 @@ def test_a_dead_bus_address_falls_back(desk: Desk, monkeypatch: pytest.MonkeyPat
     notifier = DesktopNotifier()
     assert notifier.notify("t", "b") is False
     assert notifier.unavailable is not None and "cannot be reached" in notifier.unavailable
+
+
+def test_what_one_check_claims_reaches_the_desktop_as_one_notification(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with database.connection_context():
+        for i in range(1, 8):
+            tasks.create(f"Call client {i}", NOW - i * HOUR, by=desk.admin_id, now=NOW - 8 * HOUR)
+        tasks.create("Send the act", NOW, by=desk.admin_id, now=NOW - HOUR)
+    with private_session_bus(tmp_path) as bus:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+        sent = check(NOW, DesktopNotifier())
+        (received,) = bus.received()
+    assert len(sent) == 8 and {s.channel for s in sent} == {"desktop"}  # each marked as delivered
+    assert received["summary"] == "1 task due now · 7 overdue tasks"
+    assert received["body"].splitlines() == [
+        "Overdue (7 h): Call client 7",
+        "Overdue (6 h): Call client 6",
+        "Overdue (5 h): Call client 5",
+        "Overdue (4 h): Call client 4",
+        "Overdue (3 h): Call client 3",
+        "and 3 more",
+    ]
+    with database.connection_context():
+        assert all(d["channel"] == "desktop" for s in sent for d in reminders.deliveries(s.task_id))
+
+
+def test_one_desktop_notification_in_russian(desk: Desk) -> None:
+    with database.connection_context():
+        for i in range(1, 6):
+            tasks.create(f"Позвонить клиенту {i}", NOW - i * HOUR, by=desk.admin_id, now=NOW - 8 * HOUR)
+    desktop = RecordingNotifier()
+    check(NOW, desktop, lang="ru")
+    ((summary, body),) = desktop.sent
+    assert summary == "5 просроченных задач"
+    assert body.splitlines()[0] == "Просрочено (5 ч): Позвонить клиенту 5"

@@ -38,6 +38,18 @@ def all_migrations() -> list[Migration]:
     return found
 
 
+class SchemaTooNew(Exception):
+    """The desk was upgraded by a newer crm: this one refuses to touch it rather than write a schema it
+    does not know."""
+
+    code = "schema.too_new"
+
+    def __init__(self, found: int, known: int) -> None:
+        self.params = {"found": found, "known": known}
+        self.message = f"this desk's schema is version {found}; this crm knows up to {known}: upgrade crm"
+        super().__init__(self.message)
+
+
 def latest_version() -> int:
     return all_migrations()[-1].version
 
@@ -58,14 +70,28 @@ def upgrade(db: Database, *, target: int | None = None) -> list[int]:
 
     A step is skipped only when ``schema_version`` records it, not because a higher one is recorded, so a
     file that was upgraded before a lower-numbered step existed still gets that step.
+
+    A desk with nothing to apply is only read: no write lock is taken, so opening a desk that another
+    process is writing to never waits. A desk recording a version above the newest known step raises
+    :class:`SchemaTooNew` before anything is written.
     """
-    db.create_tables([SchemaVersion], safe=True)
+    steps = all_migrations()
     done = applied_versions(db)
+    known = steps[-1].version
+    if done and max(done) > known:
+        raise SchemaTooNew(max(done), known)
+    pending = [
+        step for step in steps if step.version not in done and (target is None or step.version <= target)
+    ]
+    if not pending:
+        return []
+    db.create_tables([SchemaVersion], safe=True)
     applied: list[int] = []
-    for step in all_migrations():
-        if step.version in done or (target is not None and step.version > target):
-            continue
+    for step in pending:
         with db.atomic(), db.bind_ctx([SchemaVersion]):
+            # another process opening the desk at the same moment may have applied it while we waited
+            if SchemaVersion.select().where(SchemaVersion.version == step.version).exists():
+                continue
             step.apply(db)
             SchemaVersion.create(version=step.version, applied_at=utcnow())
         applied.append(step.version)
