@@ -174,7 +174,8 @@ def _desk_at_version_6(url: str) -> Database:
         result = leads.convert(converted, by=None, now=now + day, qualify_first=True)
         call(now + 2 * hour, contact_id=result.contact_id)  # on the contact before the conversion
         call(now + 2 * day, contact_id=result.contact_id)  # after it: the first call
-        contact = contacts.create(contacts.ContactEdit("Пётр Орлов"), by=None, now=now)
+        petr = contacts.ContactEdit("Пётр Орлов", phones=("+7 916 100-00-09",))
+        contact = contacts.create(petr, by=None, now=now)
         call(now + hour, contact_id=contact)
         deals.move(result.deal_id, "3", by=None, now=now + 3 * day)
         deals.move(result.deal_id, "2", by=None, now=now + 2 * day)  # recorded late
