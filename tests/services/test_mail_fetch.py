@@ -117,3 +117,23 @@ def test_attachment_names_cannot_leave_their_folder() -> None:
     assert mail_fetch.safe_name("../../etc/passwd") == "passwd"
     assert mail_fetch.safe_name("..") == "attachment"
     assert mail_fetch.safe_name("C:\\x\\счёт.pdf") == "счёт.pdf"
+
+
+def test_leads_from_email_are_not_duplicates_of_each_other_and_convert_without_a_phone(
+    desk: Desk, imap: ImapServer
+) -> None:
+    from crm_tui.services import contacts, leads
+
+    point_desk_at(imap_port=imap.port)
+    imap.deliver(letter("a@one.example.org", "Hi", "one", message_id="<1@one>"))
+    imap.deliver(letter("b@two.example.org", "Hi", "two", message_id="<2@two>"))
+    first, second = mail_fetch.fetch(now=desk.now, by=desk.admin_id).messages
+    flags = leads.duplicate_flags(
+        [{"id": r.lead_id, "phone": "", "email": r.sender, "contact": None} for r in (first, second)]
+    )
+    assert flags == {first.lead_id: False, second.lead_id: False}
+    assert leads.duplicates(first.lead_id) == []
+    converted = leads.convert(first.lead_id, by=desk.admin_id, now=desk.now, qualify_first=True)
+    card = contacts.card(converted.contact_id)
+    assert card.phones == [] and card.emails == ["a@one.example.org"]
+    assert converted.contact_id != desk.contact_id
