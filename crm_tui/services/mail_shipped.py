@@ -24,19 +24,19 @@ If anything needs changing, just reply to this e-mail and we will adjust it.
 Kind regards,
 {{ manager }}
 """,
-        "invoice": """Subject: Invoice{% if doc %} {{ doc.number }}{% endif %}\
+        "invoice": """Subject: Invoice{% if doc and doc.number %} {{ doc.number }}{% endif %}\
 {% if deal %} for {{ deal.title }}{% endif %}
 
 Dear {{ client }},
 
-Please find attached the invoice{% if doc %} {{ doc.number }}{% endif %}\
+Please find attached the invoice{% if doc and doc.number %} {{ doc.number }}{% endif %}\
 {% if deal and deal.amount %} for {{ deal.amount }}{% endif %}.
 Let us know once it is paid, or if you need any other details on it.
 
 Kind regards,
 {{ manager }}
 """,
-        "act": """Subject: Acceptance certificate{% if doc %} {{ doc.number }}{% endif %}
+        "act": """Subject: Acceptance certificate{% if doc and doc.number %} {{ doc.number }}{% endif %}
 
 Dear {{ client }},
 
@@ -88,19 +88,19 @@ Kind regards,
 С уважением,
 {{ manager }}
 """,
-        "invoice": """Subject: Счёт{% if doc %} № {{ doc.number }}{% endif %}\
+        "invoice": """Subject: Счёт{% if doc and doc.number %} № {{ doc.number }}{% endif %}\
 {% if deal %} по сделке «{{ deal.title }}»{% endif %}
 
 {{ client }}, добрый день!
 
-Во вложении счёт{% if doc %} № {{ doc.number }}{% endif %}{% if deal and deal.amount %} на сумму \
-{{ deal.amount }}{% endif %}.
+Во вложении счёт{% if doc and doc.number %} № {{ doc.number }}{% endif %}\
+{% if deal and deal.amount %} на сумму {{ deal.amount }}{% endif %}.
 Сообщите, пожалуйста, когда оплатите, или если нужны другие реквизиты.
 
 С уважением,
 {{ manager }}
 """,
-        "act": """Subject: Акт выполненных работ{% if doc %} № {{ doc.number }}{% endif %}
+        "act": """Subject: Акт выполненных работ{% if doc and doc.number %} № {{ doc.number }}{% endif %}
 
 {{ client }}, добрый день!
 
