@@ -10,6 +10,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from peewee import Database
 
 from crm_tui.data.mail_models import OutboxMessage
 from crm_tui.data.models import Interaction
@@ -17,6 +18,12 @@ from crm_tui.services import mail, mail_templates, settings
 from crm_tui.services.errors import CrmError, InvalidInput, RuleViolation
 from tests.conftest import Counts, Desk
 from tests.mail_servers import SmtpServer, point_desk_at
+
+
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_db
 
 
 def _received(server: SmtpServer, n: int = 0) -> email.message.EmailMessage:
