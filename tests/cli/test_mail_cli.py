@@ -154,3 +154,16 @@ def test_template_list_show_edit_import(crm: Crm, desk: Desk, tmp_path: Path, co
         == "act (en): the shipped version again\n"
     )
     assert crm("template", "show", "nope").error.startswith("No template 'nope'; known: proposal, invoice")
+
+
+def test_crm_remind_sends_the_outbox_when_the_server_is_back(crm: Crm, desk: Desk, smtp: SmtpServer) -> None:
+    point_desk_at(smtp.port)
+    smtp.stop()
+    failed = crm("mail", "send", "--deal", str(desk.deal_id), "--template", "act")
+    assert "code=mail.unreachable" in failed.error
+    OutboxMessage.update(next_try_at=desk.now).execute()  # its back-off is over
+    smtp.start()
+    run = crm("remind", "--no-desktop")
+    assert run.code == 0, run.err
+    assert "note: mail: sent 1 from the outbox" in run.err
+    assert len(smtp.received) == 1 and crm("mail", "outbox").out.startswith("the outbox is empty")
