@@ -34,9 +34,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
+def make_cert(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and key for 127.0.0.1 in ``folder``."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
@@ -48,6 +47,19 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+def start_smtp(cert: Path, key: Path) -> SmtpServer:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    server = SmtpServer(port=free_port(), tls=context)
+    server.start()
+    return server
 
 
 @dataclass
@@ -105,10 +117,7 @@ def _auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -
 @pytest.fixture
 def smtp(tls_cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     cert, key = tls_cert
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
-    server = SmtpServer(port=free_port(), tls=context)
-    server.start()
+    server = start_smtp(cert, key)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     monkeypatch.setenv("CRM_SMTP_PASSWORD", "secret")
     yield server
@@ -154,11 +163,14 @@ class ImapServer:
         tmp.rename(maildir / "new" / name)
 
 
-@pytest.fixture
-def imap(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapServer]:
-    binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
-    if binary is None:
-        pytest.skip("the IMAP tests need Debian's dovecot-imapd (apt-get install dovecot-imapd)")
+def dovecot() -> str | None:
+    return shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+
+
+def start_imap(binary: str) -> tuple[ImapServer, subprocess.Popen[bytes]]:
+    """A private dovecot on a free loopback port, mailbox ``desk`` / ``secret``; ready when returned."""
+    import imaplib
+
     # Not under pytest's 0700 folders: dovecot's mail user (nobody) must be able to walk to its home.
     root = Path(tempfile.mkdtemp(prefix="crm-dovecot-"))
     root.chmod(0o755)
@@ -171,8 +183,6 @@ def imap(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapServer]:
     process = subprocess.Popen(
         [binary, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    import imaplib
-
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -184,11 +194,24 @@ def imap(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapServer]:
                 log = (root / "log").read_text() if (root / "log").exists() else ""
                 raise RuntimeError(f"dovecot did not start: {log[-2000:]}") from None
             time.sleep(0.05)
-    monkeypatch.setenv("CRM_IMAP_PASSWORD", "secret")
-    yield ImapServer(port=port, root=root)
+    return ImapServer(port=port, root=root), process
+
+
+def stop_imap(server: ImapServer, process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=10)
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapServer]:
+    binary = dovecot()
+    if binary is None:
+        pytest.skip("the IMAP tests need Debian's dovecot-imapd (apt-get install dovecot-imapd)")
+    server, process = start_imap(binary)
+    monkeypatch.setenv("CRM_IMAP_PASSWORD", "secret")
+    yield server
+    stop_imap(server, process)
 
 
 def point_desk_at(smtp_port: int | None = None, imap_port: int | None = None) -> None:

@@ -345,7 +345,8 @@ def _keep(draft: Draft, message: EmailMessage, *, by: int | None, now: datetime)
             lead=draft.lead_id,
             by=by,
             created_at=now,
-            next_try_at=now,
+            attempts=1,  # claimed by this send already: one transaction before the server is asked
+            next_try_at=now + CLAIM,
         )
     return int(row.id)
 
@@ -359,7 +360,7 @@ def send(draft: Draft, *, by: int | None, now: datetime, client: smtplib.SMTP | 
     server = mail_config.server("smtp")
     message = build_message(draft, now=now)
     outbox_id = _keep(draft, message, by=by, now=now)
-    return _attempt(outbox_id, now=now, server=server, client=client)
+    return _attempt(outbox_id, now=now, server=server, client=client, claimed=True)
 
 
 def _claim(outbox_id: int, now: datetime, *, force: bool) -> bool:
@@ -383,8 +384,9 @@ def _attempt(
     server: mail_config.Server,
     client: smtplib.SMTP | None = None,
     force: bool = True,
+    claimed: bool = False,
 ) -> SendResult:
-    if not _claim(outbox_id, now, force=force):
+    if not claimed and not _claim(outbox_id, now, force=force):
         return SendResult(outbox_id, sent=False, error="already being sent", error_code="mail.busy")
     row = OutboxMessage.get_by_id(outbox_id)
     recipient = parseaddr(row.recipient)[1]
