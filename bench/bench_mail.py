@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import imaplib
+import logging
 import os
 import smtplib
 import ssl
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     n = args.messages
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's own deprecation note per login
 
     from crm_tui.data.db import open_database
     from crm_tui.data.models import Contact, ContactChannel
