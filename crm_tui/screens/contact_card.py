@@ -25,6 +25,7 @@ from crm_tui.i18n_format import span, when
 from crm_tui.i18n_words import task_title
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.log_call import LogCallDialog
+from crm_tui.screens.dialogs.mail_form import MailDialog
 from crm_tui.screens.dialogs.note import NoteDialog
 from crm_tui.screens.dialogs.task_form import TaskFormDialog
 from crm_tui.services import clock, contacts, interactions
@@ -108,6 +109,9 @@ class ContactCardScreen(AppBound, Screen[None]):
         Binding("t", "add_task", "Task", id="card.task", tooltip="Plan a task for this contact"),
         Binding("e", "edit", "Edit", id="card.edit", tooltip="Edit name, company, phones, e-mails, tags"),
         Binding("k", "call", "Call", id="card.call", tooltip="Call with a script; the pane docks beside"),
+        Binding(
+            "m", "mail", "E-mail", id="card.mail", tooltip="E-mail from a template", show=False
+        ),  # in the help, off the footer
         Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
     ]
 
@@ -199,6 +203,14 @@ class ContactCardScreen(AppBound, Screen[None]):
 
     def action_add_note(self) -> None:
         self.app.push_screen(NoteDialog(self.contact_id), self.added)
+
+    def action_mail(self) -> None:
+        def sent(row: InteractionRow | None) -> None:
+            if row is not None:
+                self.added(row)
+                self.notify(self.crm.t("mail.sent").format(subject=row.subject))
+
+        self.app.push_screen(MailDialog(self.contact_id, self.open_deal_id()), sent)
 
     def action_add_task(self) -> None:
         async def created(task: TaskRow | None) -> None:
