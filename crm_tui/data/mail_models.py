@@ -36,6 +36,7 @@ class OutboxMessage(BaseModel):
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     deal = ForeignKeyField(Deal, null=True, on_delete="SET NULL")
     lead = ForeignKeyField(Lead, null=True, on_delete="SET NULL")
+    doc_id = IntegerField(null=True)  # the desk document attached, marked sent when the server takes it
     by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField()
     attempts = IntegerField(default=0)

@@ -61,6 +61,7 @@ class Draft:
     contact_id: int | None = None
     deal_id: int | None = None
     lead_id: int | None = None
+    doc_id: int | None = None  # a desk document attached: marked sent with the mail
 
     @property
     def attachment_names(self) -> list[str]:
@@ -152,8 +153,7 @@ def _attachment(name: str, data: bytes) -> Attachment:
     return Attachment(name=name, data=data, mime=mime)
 
 
-def document_attachment(doc_id: int) -> tuple[Attachment, dict[str, Any]]:
-    """A desk document rendered to PDF, and what templates may say of it (``doc.number``...)."""
+def _documents() -> Any:
     try:
         from crm_tui.services import documents  # type: ignore[attr-defined]
     except ImportError as error:
@@ -161,12 +161,34 @@ def document_attachment(doc_id: int) -> tuple[Attachment, dict[str, Any]]:
             "this crm has no documents to attach; attach a file with --attach FILE",
             code="mail.documents_unavailable",
         ) from error
+    return documents
+
+
+def document_attachment(doc_id: int) -> tuple[Attachment, dict[str, Any]]:
+    """A desk document rendered to PDF, and what templates may say of it (``doc.number``...)."""
+    documents = _documents()
     doc = documents.get(doc_id)
     data = documents.render(doc_id, "pdf")
     number = str(getattr(doc, "number", "") or doc_id)
     title = str(getattr(doc, "title", "") or getattr(doc, "kind", "") or "document")
     name = f"{title}-{number}.pdf".replace("/", "-").replace(" ", "-")
     return _attachment(name, data), {"title": title, "number": number, "file": name}
+
+
+def _client_lang(contact: Contact | None, name: str, company: str, doc: Any) -> str:
+    """The document's language, else the contact's tag (``en``/``ru``, as documents read it), else
+    Russian for a Cyrillic name or company."""
+    if doc is not None and getattr(doc, "lang", None) in ("en", "ru"):
+        return str(doc.lang)
+    if contact is not None:
+        try:
+            from crm_tui.services import documents  # type: ignore[attr-defined]
+        except ImportError:
+            documents = None
+        tagged = documents.client_lang(contact) if documents is not None else None
+        if tagged in ("en", "ru"):
+            return str(tagged)
+    return client_lang(name, company)
 
 
 def compose(
@@ -180,7 +202,13 @@ def compose(
     files: tuple[str, ...] = (),
     by: int | None = None,
 ) -> Draft:
-    """The message to a contact (or a deal's contact) from a template; reads only, writes nothing."""
+    """The message to a contact (or a deal's contact) from a template; reads only, writes nothing.
+
+    With ``doc_id`` the document (rendered to PDF) is attached, the mail is about its deal, and it is
+    in the document's language; the document is marked sent when the server takes the mail."""
+    doc = _documents().get(doc_id) if doc_id is not None else None
+    if doc is not None and deal_id is None and contact_id is None:
+        deal_id = int(doc.deal_id)
     if (contact_id is None) == (deal_id is None):
         raise InvalidInput(
             "say who the mail is for: --contact ID or --deal ID (one of them)",
@@ -222,7 +250,9 @@ def compose(
             code="mail.no_address",
             params={"contact": contact.id if contact else None, "deal": deal_id},
         )
-    chosen = lang or client_lang(name, company)
+    if deal is None and doc is not None:
+        deal = Deal.get_or_none(Deal.id == doc.deal_id)
+    chosen = lang or _client_lang(contact, name, company, doc)
     attachments: list[Attachment] = []
     doc_context: dict[str, Any] | None = None
     if doc_id is not None:
@@ -257,6 +287,7 @@ def compose(
         contact_id=contact.id if contact else None,
         deal_id=deal.id if deal else None,
         lead_id=lead.id if lead else None,
+        doc_id=doc_id,
     )
 
 
@@ -343,6 +374,7 @@ def _keep(draft: Draft, message: EmailMessage, *, by: int | None, now: datetime)
             contact=draft.contact_id,
             deal=draft.deal_id,
             lead=draft.lead_id,
+            doc_id=draft.doc_id,
             by=by,
             created_at=now,
             attempts=1,  # claimed by this send already: one transaction before the server is asked
@@ -452,6 +484,8 @@ def _acknowledge(row: OutboxMessage, now: datetime) -> SendResult:
         OutboxMessage.update(
             sent_at=now, next_try_at=None, last_error="", error_code="", interaction_id=item.id
         ).where(OutboxMessage.id == row.id).execute()
+        if row.doc_id is not None:
+            _documents().mark_sent(row.doc_id, by=row.by_id, now=now)
     return SendResult(row.id, sent=True, interaction_id=item.id, message_id=message_id)
 
 

@@ -210,3 +210,41 @@ def test_every_shipped_template_renders_in_both_languages(desk: Desk) -> None:
             rendered = mail_templates.render(name, lang, context)
             assert rendered.subject and rendered.body.strip(), (name, lang)
     assert OutboxMessage.select().count() == 0
+
+
+def test_a_document_is_attached_rendered_in_its_language_and_marked_sent(
+    desk: Desk, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the documents service's interface (``get``, ``render``, ``mark_sent``, ``client_lang``),
+    stood in for where this crm has none; the real one replaces it when it is there."""
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass
+    class Doc:
+        id: int
+        deal_id: int
+        kind: str
+        number: int
+        lang: str
+
+    marked: list[int] = []
+    stand_in = types.ModuleType("crm_tui.services.documents")
+    stand_in.get = lambda doc_id: Doc(doc_id, desk.deal_id, "invoice", 17, "en")  # type: ignore[attr-defined]
+    stand_in.render = lambda doc_id, fmt="pdf": b"%PDF-1.4 invoice\n%%EOF\n"  # type: ignore[attr-defined]
+    stand_in.client_lang = lambda contact: None  # type: ignore[attr-defined]
+    stand_in.mark_sent = lambda doc_id, *, by, now: marked.append(doc_id)  # type: ignore[attr-defined]
+    if "crm_tui.services.documents" not in sys.modules:
+        monkeypatch.setitem(sys.modules, "crm_tui.services.documents", stand_in)
+    else:
+        pytest.skip("the real documents service is here: its own tests cover this path")
+    point_desk_at(smtp.port)
+    draft = mail.compose(template="invoice", doc_id=5, by=desk.manager_id)
+    assert (draft.deal_id, draft.lang, draft.subject) == (desk.deal_id, "en", "Invoice 17 for АО Вектор")
+    result = mail.send(draft, by=desk.manager_id, now=desk.now)
+    assert result.sent and marked == [5]
+    got = _received(smtp)
+    assert [(p.get_filename(), p.get_content()) for p in got.iter_attachments()] == [
+        ("invoice-17.pdf", b"%PDF-1.4 invoice\n%%EOF\n")
+    ]
