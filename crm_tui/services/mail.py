@@ -335,13 +335,17 @@ def connect(server: mail_config.Server | None = None) -> smtplib.SMTP:
         secret = server.password()
         if secret is None:
             client.close()
-            raise RuleViolation(
-                "no SMTP password: set CRM_SMTP_PASSWORD (or store it in the system keyring)",
-                code="mail.no_password",
-                params={"kind": "smtp"},
-            )
+            raise _no_password()
         client.login(server.user, secret)
     return client
+
+
+def _no_password() -> RuleViolation:
+    return RuleViolation(
+        "no SMTP password: set CRM_SMTP_PASSWORD (or store it in the system keyring)",
+        code="mail.no_password",
+        params={"kind": "smtp"},
+    )
 
 
 def _failure(error: BaseException) -> tuple[str, str]:
@@ -390,6 +394,8 @@ def send(draft: Draft, *, by: int | None, now: datetime, client: smtplib.SMTP | 
     kept). ``client``: an open connection to reuse (many messages in a row).
     """
     server = mail_config.server("smtp")
+    if server.user and server.password() is None:
+        raise _no_password()
     message = build_message(draft, now=now)
     outbox_id = _keep(draft, message, by=by, now=now)
     return _attempt(outbox_id, now=now, server=server, client=client, claimed=True)

@@ -123,7 +123,9 @@ def test_a_wrong_password_is_an_error_kept_in_the_outbox(
     assert smtp.received == []
 
 
-def test_refusals_write_nothing(desk: Desk, smtp: SmtpServer, counts: Counts) -> None:
+def test_refusals_write_nothing(
+    desk: Desk, smtp: SmtpServer, counts: Counts, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = counts()
     with pytest.raises(RuleViolation) as not_set_up:
         mail.send(
@@ -141,6 +143,11 @@ def test_refusals_write_nothing(desk: Desk, smtp: SmtpServer, counts: Counts) ->
     with pytest.raises(InvalidInput) as bad_to:
         mail.compose(template="act", deal_id=desk.deal_id, to="not an address")
     assert bad_to.value.code == "email.invalid"
+    monkeypatch.delenv("CRM_SMTP_PASSWORD")
+    with pytest.raises(RuleViolation) as no_password:
+        mail.send(mail.compose(template="act", deal_id=desk.deal_id), by=None, now=desk.now)
+    assert no_password.value.code == "mail.no_password" and "CRM_SMTP_PASSWORD" in no_password.value.message
+    assert counts() == before
     settings.put("mail.smtp.host", "smtp.example.org")
     settings.put("mail.smtp.security", "none")
     before = counts()
