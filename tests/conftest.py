@@ -30,6 +30,8 @@ from crm_tui.data.db import database, is_sqlite, open_database
 from crm_tui.services import deals, leads, pipelines, users
 from tests.desk_fixtures import PG_URL, postgres_url
 
+pytest_plugins = ["tests.mail_servers"]  # the real SMTP and IMAP servers the mail tests talk to
+
 NOW = datetime(2026, 3, 2, 9, 0, 0)  # naive UTC: a Monday morning
 CRM_ENV = ("CRM_DB", "CRM_USER", "CRM_LANG", "CRM_PHONE_REGION", "CRM_REMIND_EVERY")
 LOCALE_ENV = ("LC_ALL", "LC_MESSAGES")

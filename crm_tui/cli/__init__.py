@@ -20,11 +20,13 @@ from crm_tui.cli import (
     export,
     intake,
     lead,
+    mail,
     remind,
     report,
     script,
     task,
     task_plan,
+    template,
 )
 from crm_tui.cli.common import DbOpt, UserOpt
 
@@ -63,6 +65,8 @@ app.add_typer(company.app, name="company", help="Companies: add, list, show, edi
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)
+app.add_typer(mail.app, name="mail", help="E-mail: send from a template, the outbox, fetch replies.")
+app.add_typer(template.app, name="template", help="Mail templates: list, show, edit, import.")
 backup.register(app)
 export.register(app)
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")

@@ -42,14 +42,19 @@ def remind(
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Send due reminders (desktop notification when there is one), print what was sent, exit."""
+    """Send due reminders (desktop notification when there is one), print what was sent, exit.
+
+    With a desk mailbox set up it also sends the outbox's messages that are due and fetches new mail
+    (every 5 minutes with --watch); what it did is said on stderr."""
     from crm_tui.i18n import pick_lang
     from crm_tui.notify import DesktopNotifier, RecordingNotifier
-    from crm_tui.services import reminders
+    from crm_tui.services import mail_jobs, reminders
+    from crm_tui.services.mail_jobs import FETCH_EVERY
 
     notifier = DesktopNotifier() if desktop else RecordingNotifier(works=False)
     token = reminders.new_token()
     said_no_desktop = False
+    last_fetch: float | None = None
     while True:
         with session(db, user) as s:
             daily_backup(s.now)  # a look at the newest backup's time; a copy once a day
@@ -64,6 +69,12 @@ def remind(
                 assignee_id=None if everyone else s.user_id,
                 lang=pick_lang(),  # CRM_LANG, as the app
             )
+            fetch_now = last_fetch is None or time.monotonic() - last_fetch >= FETCH_EVERY.total_seconds()
+            mail_round = mail_jobs.run(now=s.now, by=s.user_id, fetch=fetch_now)
+            if fetch_now:
+                last_fetch = time.monotonic()
+        for line in mail_round.lines():  # the outbox's retries and new mail; stdout stays the reminders'
+            typer.echo(f"note: {line}", err=True)
         if sent and isinstance(notifier, DesktopNotifier) and notifier.unavailable and not said_no_desktop:
             typer.echo(f"note: no desktop notifications: {notifier.unavailable}", err=True)
             said_no_desktop = True

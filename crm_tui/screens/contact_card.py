@@ -29,6 +29,7 @@ from crm_tui.i18n_words import task_title
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.deal_form import DealFormDialog, DealPickDialog, refusal_text
 from crm_tui.screens.dialogs.log_call import LogCallDialog
+from crm_tui.screens.dialogs.mail_form import MailDialog
 from crm_tui.screens.dialogs.note import NoteDialog, QuestionDialog, ReasonForm
 from crm_tui.screens.dialogs.task_form import TaskFormDialog
 from crm_tui.services import clock, contacts, deals, interactions
@@ -156,6 +157,9 @@ class ContactCardScreen(AppBound, Screen[None]):
             "c", "company", "Company", id="card.company", tooltip="The contact's company: fields, contacts"
         ),
         Binding("x", "archive", "Archive", id="card.archive", tooltip="Archive the contact (or restore it)"),
+        Binding(
+            "m", "mail", "E-mail", id="card.mail", tooltip="E-mail from a template", show=False
+        ),  # in the help, off the footer
         Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
     ]
 
@@ -250,6 +254,14 @@ class ContactCardScreen(AppBound, Screen[None]):
 
     def action_add_note(self) -> None:
         self.app.push_screen(NoteDialog(self.contact_id), self.added)
+
+    def action_mail(self) -> None:
+        def sent(row: InteractionRow | None) -> None:
+            if row is not None:
+                self.added(row)
+                self.notify(self.crm.t("mail.sent").format(subject=row.subject))
+
+        self.app.push_screen(MailDialog(self.contact_id, self.open_deal_id()), sent)
 
     def action_add_task(self) -> None:
         async def created(task: TaskRow | None) -> None:

@@ -263,7 +263,7 @@ def duplicate_flags(rows: list[dict[str, object]]) -> dict[int, bool]:
     """
     if not rows:
         return {}
-    phones = {str(r["phone"]) for r in rows}
+    phones = {str(r["phone"]) for r in rows if r["phone"]}  # a lead from an e-mail has no phone
     emails = {str(r["email"]) for r in rows if r.get("email")}
     lead_counts: dict[str, int] = {}
     for (phone,) in (
@@ -291,7 +291,7 @@ def duplicate_flags(rows: list[dict[str, object]]) -> dict[int, bool]:
     result: dict[int, bool] = {}
     for r in rows:
         own = r.get("contact")
-        values = [str(r["phone"])] + ([str(r["email"])] if r.get("email") else [])
+        values = [str(v) for v in (r["phone"], r.get("email")) if v]
         result[int(r["id"])] = any(  # type: ignore[call-overload]
             value in lead_counts or bool(contacts_by_value.get(value, set()) - {own}) for value in values
         )
@@ -301,11 +301,11 @@ def duplicate_flags(rows: list[dict[str, object]]) -> dict[int, bool]:
 def duplicates(lead_id: int) -> list[SearchHit]:
     """Other leads and contacts with this lead's phone or e-mail: the match, one key away."""
     lead = _get(lead_id)
-    values = [lead.phone] + ([lead.email] if lead.email else [])
+    values = [v for v in (lead.phone, lead.email) if v]  # a lead from an e-mail has no phone
     hits: list[SearchHit] = []
     others = (
         Lead.select(Lead.id, Lead.name, Lead.phone, Lead.status, Lead.created_at)
-        .where(((Lead.phone == lead.phone) | (Lead.email.in_(values))) & (Lead.id != lead.id))
+        .where((Lead.phone.in_(values) | Lead.email.in_(values)) & (Lead.id != lead.id))
         .order_by(Lead.id.desc())
         .limit(10)
     )
@@ -586,7 +586,9 @@ def history(lead_id: int, *, limit: int = 100) -> list[InteractionRow]:
 
 
 def _find_contact(phone: str, email: str | None) -> Contact | None:
-    values = [phone] + ([email] if email else [])
+    values = [v for v in (phone, email) if v]
+    if not values:
+        return None
     return (
         Contact.select()
         .join(ContactChannel)
@@ -637,7 +639,8 @@ def convert(lead_id: int, *, by: int | None, now: datetime, qualify_first: bool 
         if contact is None:
             company_id = contact_service.company_for(lead.company_name, owner_id=owner_id, now=now)
             contact = Contact.create(name=lead.name, company=company_id, owner=owner_id, created_at=now)
-            ContactChannel.create(contact=contact.id, kind="phone", value=lead.phone, position=0)
+            if lead.phone:
+                ContactChannel.create(contact=contact.id, kind="phone", value=lead.phone, position=0)
             if lead.email:
                 ContactChannel.create(contact=contact.id, kind="email", value=lead.email, position=0)
             contact_service.reindex(contact.id)

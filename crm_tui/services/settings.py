@@ -20,6 +20,14 @@ from crm_tui.data.db import database
 from crm_tui.data.models import Setting
 from crm_tui.services.backup import parse_keep
 from crm_tui.services.errors import InvalidInput
+from crm_tui.services.mail_config import (
+    parse_address,
+    parse_folder,
+    parse_host,
+    parse_login,
+    parse_port,
+    parse_security,
+)
 
 
 def _interval(text: str) -> timedelta:
@@ -88,6 +96,16 @@ KEYS: dict[str, Key] = {
         ),
         Key("currency.default", "RUB", _currency, "the currency of a new deal"),
         Key("backups.keep", "14", parse_keep, "how many daily backups to keep beside the desk"),
+        Key("mail.smtp.host", "", parse_host, "the SMTP server mail goes out through"),
+        Key("mail.smtp.port", "587", parse_port, "the SMTP server's port (587 starttls, 465 ssl)"),
+        Key("mail.smtp.security", "starttls", parse_security, "starttls, ssl, or none (127.0.0.1 only)"),
+        Key("mail.smtp.user", "", parse_login, "the SMTP login (password: CRM_SMTP_PASSWORD)"),
+        Key("mail.from", "", parse_address, "the sender address of the desk's mail"),
+        Key("mail.imap.host", "", parse_host, "the IMAP server mail is fetched from"),
+        Key("mail.imap.port", "993", parse_port, "the IMAP server's port (993 ssl, 143 starttls)"),
+        Key("mail.imap.security", "ssl", parse_security, "ssl, starttls, or none (127.0.0.1 only)"),
+        Key("mail.imap.user", "", parse_login, "the IMAP login (password: CRM_IMAP_PASSWORD)"),
+        Key("mail.imap.folder", "INBOX", parse_folder, "the folder new mail is fetched from"),
     )
 }
 
