@@ -363,7 +363,7 @@ def test_edit_to_the_same_values_writes_nothing(desk: Desk, counts: Counts) -> N
     [
         (leads.LeadEdit(phone="12345"), "phone.invalid"),
         (leads.LeadEdit(email="not-an-email"), "email.invalid"),
-        (leads.LeadEdit(name="  "), "name.required"),
+        (leads.LeadEdit(name="  "), "text.required"),
         (leads.LeadEdit(owner_id=999), "user.not_found"),
     ],
 )
