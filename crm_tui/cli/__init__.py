@@ -17,6 +17,7 @@ from crm_tui.cli import (
     demo,
     desk,
     export,
+    imports,
     intake,
     lead,
     remind,
@@ -63,6 +64,7 @@ task_plan.register(task.app)
 remind.register(app)
 backup.register(app)
 export.register(app)
+imports.register()
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 app.add_typer(script.app, name="script", help="Call scripts: list, import, export, stats.")
 app.add_typer(intake.app, name="intake", help="Web forms: form keys, HTML snippet, intake server.")

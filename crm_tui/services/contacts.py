@@ -20,7 +20,13 @@ from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Company, Contact, ContactChannel, Interaction, Lead, User
 from crm_tui.services import companies
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
-from crm_tui.services.validation import format_phone, normalize_email, normalize_phone, optional_text, required_text
+from crm_tui.services.validation import (
+    format_phone,
+    normalize_email,
+    normalize_phone,
+    optional_text,
+    required_text,
+)
 from crm_tui.services.views import ContactCard, ContactOrigin, ContactRow, HistoryItem
 
 PAGE_SIZE = 50
