@@ -310,7 +310,11 @@ def _load_kinds() -> None:
 
 def digest(state: object) -> str:
     """A short fingerprint of a record's state, to tell later whether it changed."""
-    text = json.dumps(state, ensure_ascii=False, sort_keys=True, default=str)
+    text = (
+        "\x1f".join(f"{key}={state[key]!r}" for key in sorted(state))
+        if isinstance(state, dict)
+        else repr(state)
+    )
     return hashlib.sha1(text.encode()).hexdigest()[:20]  # noqa: S324 - a fingerprint, not a secret
 
 
@@ -396,8 +400,12 @@ def _chunks(
 ) -> Iterator[list[Row]]:
     chunk: list[Row] = []
     columns = list(mapping.columns.items())
+    single = [(f, hs[0]) for f, hs in columns if len(hs) == 1]
+    several = [(f, hs) for f, hs in columns if len(hs) > 1]
     for line, record in records:
-        values = {f: "; ".join(v for h in hs if (v := record.get(h, "").strip())) for f, hs in columns}
+        values = {f: record.get(h, "").strip() for f, h in single}
+        for f, hs in several:
+            values[f] = "; ".join(v for h in hs if (v := record.get(h, "").strip()))
         row = Row(line, record, values)
         try:
             row.clean = kind.check(values, ctx)
