@@ -480,7 +480,10 @@ class Contacts(ImportKind):
         """The company of each (name, INN) the rows give: found by INN, else by exact name, else created
         (and recorded in the batch)."""
         cache: dict[tuple[str, str], int | None] = ctx.cache.setdefault("companies", {})
-        wanted = sorted({(r.clean["company"], r.clean["inn"]) for r in rows} - set(cache))
+        # with an INN first: a row naming the same company without one then finds it by name
+        wanted = sorted(
+            {(r.clean["company"], r.clean["inn"]) for r in rows} - set(cache), key=lambda p: (not p[1], p)
+        )
         found = _find_companies(wanted)
         owner = ctx.options.owner_id if ctx.options.owner_id is not None else ctx.by
         for name, inn in wanted:
@@ -731,7 +734,8 @@ class Companies(ImportKind):
             ctx.seen[key] = row.line
             query = Company.select().order_by(Company.archived_at.is_null(False), Company.id)
             if c["inn"]:
-                found = query.where(Company.inn == c["inn"], Company.kpp.in_([c["kpp"], ""])).first()
+                same = query.where(Company.inn == c["inn"])
+                found = same.where(Company.kpp.in_([c["kpp"], ""])).first() if c["kpp"] else same.first()
             else:
                 found = query.where(fn.LOWER(Company.name) == c["name"].lower()).first()
                 found = found or query.where(Company.name == c["name"]).first()
