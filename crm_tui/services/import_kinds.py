@@ -228,7 +228,7 @@ class Contacts(ImportKind):
         ),
         "first_name": ("имя", "first name", "firstname", "given name", "given"),
         "middle_name": ("отчество", "middle name", "additional name", "patronymic"),
-        "last_name": ("фамилия", "last name", "lastname", "surname", "family name", "n"),
+        "last_name": ("фамилия", "last name", "lastname", "surname", "family name"),
         "phone": (
             "телефон",
             "тел",
@@ -486,8 +486,9 @@ class Contacts(ImportKind):
         )
         found = _find_companies(wanted)
         owner = ctx.options.owner_id if ctx.options.owner_id is not None else ctx.by
+        made: dict[str, int] = ctx.cache.setdefault("companies_made", {})
         for name, inn in wanted:
-            company_id = found.get((name, inn))
+            company_id = found.get((name, inn)) or (made.get(name) if name and not inn else None)
             if company_id is None and (name or inn):
                 company_id = companies.create_named(name or f"INN {inn}", owner_id=owner, now=ctx.now)
                 if inn:
@@ -496,6 +497,7 @@ class Contacts(ImportKind):
                 state = dict.fromkeys(_COMPANY_FIELDS, "") | {"archived": False}
                 state |= {"name": (name or f"INN {inn}")[:300], "inn": inn, "owner_id": owner}
                 ctx.items.append(("company", company_id, "created", None, digest(state)))
+                made.setdefault(name, company_id)
             cache[(name, inn)] = company_id
         return cache
 

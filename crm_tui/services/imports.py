@@ -41,6 +41,10 @@ CHUNK = 5000
 KEEP_VERDICTS = 2000
 """Per-row verdicts kept for the answer; counts cover every row (a 1M-row file is not listed whole)."""
 
+SEEN_LIMIT = 300_000
+"""A file's own repeats are told by line while this many phones and e-mails are remembered; past that,
+the rows already written are found in the desk like any other record (a 1M-row file keeps memory flat)."""
+
 VERDICTS = ("created", "updated", "unchanged", "duplicate", "rejected")
 
 
@@ -361,6 +365,8 @@ def run(
             batch = None if options.dry_run else _new_batch(kind, source, options, by=by, now=now)
             ctx = Context(by=by, now=now, options=options, batch_id=batch.id if batch else None)
             for chunk in _chunks(source.records, mapping, kind, ctx, result, rejects):
+                if len(ctx.seen) > SEEN_LIMIT:
+                    ctx.seen.clear()  # memory stays flat: rows written since are found in the desk itself
                 valid = [r for r in chunk if not r.problems]
                 kind.plan(valid, ctx)
                 stop_writing = result.counts["rejected"] and not options.skip_errors
