@@ -44,14 +44,14 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
             f"Not a phone number: {text!r}",
             {"phone": "not a phone number"},
             code="phone.not_a_number",
-            params={"text": text, "value": text},
+            params={"text": text},
         ) from error
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(
             f"Not a valid phone number: {text!r}",
             {"phone": "not a valid number"},
             code="phone.invalid",
-            params={"text": text, "value": text},
+            params={"text": text},
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -79,7 +79,7 @@ def normalize_email(raw: str | None) -> str | None:
             f"Not a valid e-mail: {text!r} ({error})",
             {"email": "not a valid e-mail"},
             code="email.invalid",
-            params={"text": text, "value": text, "reason": str(error)},
+            params={"text": text, "reason": str(error)},
         ) from error
     return result.normalized.lower()
 
