@@ -40,7 +40,8 @@ def make_rows(n: int) -> list[tuple[str, str, str, str, str, str]]:
     rows = []
     for i in range(n):
         mobile = 9000000000 + i * 7 % 999999999
-        work = f"8 (495) {200 + i % 700:03d}-{i % 100:02d}-{(i // 100) % 100:02d}" if i % 3 == 0 else ""
+        n = str(2_000_000 + i)
+        work = f"8 (495) {n[:3]}-{n[3:5]}-{n[5:]}" if i % 3 == 0 else ""
         rows.append(
             (
                 f"{rnd.choice(LAST)} {rnd.choice(FIRST)} №{i}",

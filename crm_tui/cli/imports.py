@@ -155,6 +155,10 @@ def _render(r: ImportResult) -> list[str]:
     lines = _head(r)
     if r.dry_run:
         lines.append("dry run: nothing written")
+        if r.counts["rejected"]:
+            lines.append(
+                f"{r.counts['rejected']} bad rows: the import would be refused (unless --skip-errors)"
+            )
         lines += [
             f"  line {v.line}  {v.verdict}"
             + (f"  #{v.id}" if v.id else "")
@@ -278,7 +282,7 @@ def revert_batch(
     emit(result, as_json, render)
 
 
-KINDS = ("contacts", "companies", "leads")
+KINDS = ("contacts", "companies", "leads", "deals")
 """The kinds ``crm import`` brings from files (``services.imports.KINDS`` holds their rules); a kind
 registered there gets its command by ``import_app.command(name)(make_command(name))``."""
 

@@ -19,7 +19,7 @@ from crm_tui.services import imports
 from crm_tui.services.errors import CrmError
 from crm_tui.widgets.app_bound import AppBound
 
-KINDS = ("contacts", "companies", "leads")
+KINDS = ("contacts", "companies", "leads", "deals")
 
 
 class PathSuggester(Suggester):

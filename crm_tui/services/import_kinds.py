@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any, ClassVar
 
 from peewee import fn
@@ -25,9 +26,9 @@ from peewee import fn
 from crm_tui.data import search as index
 from crm_tui.data.db import database, is_postgres
 from crm_tui.data.import_models import ImportItem
-from crm_tui.data.models import Company, Contact, ContactChannel, Deal, Interaction, Lead, Task
+from crm_tui.data.models import Company, Contact, ContactChannel, Deal, Interaction, Lead, StageHistory, Task
 from crm_tui.services import companies, contacts, leads
-from crm_tui.services.errors import InvalidInput
+from crm_tui.services.errors import CrmError, InvalidInput
 from crm_tui.services.imports import (
     Context,
     ImportKind,
@@ -640,7 +641,9 @@ def company_states(ids: list[int]) -> dict[int, dict[str, Any]]:
     return states
 
 
-def _company_changed(item: ImportItem, batch_contacts: set[int]) -> list[str]:
+def _company_changed(
+    item: ImportItem, batch_contacts: set[int], batch_deals: frozenset[int] = frozenset()
+) -> list[str]:
     state = company_states([item.record_id]).get(item.record_id)
     if state is None:
         return [f"company #{item.record_id} (deleted since)"] if item.action == "updated" else []
@@ -652,7 +655,8 @@ def _company_changed(item: ImportItem, batch_contacts: set[int]) -> list[str]:
             for (cid,) in Contact.select(Contact.id).where(Contact.company == item.record_id).tuples()
             if cid not in batch_contacts
         ]
-        if others or Deal.select().where(Deal.company == item.record_id).exists():
+        deals_there = {d for (d,) in Deal.select(Deal.id).where(Deal.company == item.record_id).tuples()}
+        if others or deals_there - batch_deals:
             return [f"company #{item.record_id} {state['name']} (has other contacts or deals)"]
     return []
 
@@ -971,6 +975,254 @@ def _lead_state(values: dict[str, Any], status: str) -> dict[str, Any]:
     }
 
 
+# --- deals ----------------------------------------------------------------------------------------------
+
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _date(text: str, field: str) -> str | None:
+    """``2027-01-31`` or ``31.01.2027`` (an Excel date cell arrives as the first), ISO; ``None`` for none."""
+    value = text.strip()
+    if not value:
+        return None
+    dotted = _DOTTED.fullmatch(value)
+    try:
+        if dotted:
+            return date(int(dotted[3]), int(dotted[2]), int(dotted[1])).isoformat()
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError as error:
+        raise InvalidInput(
+            f"Not a date: {value!r} (YYYY-MM-DD or DD.MM.YYYY)",
+            {field: "not a date (YYYY-MM-DD)"},
+            code="date.invalid",
+            params={"value": value},
+        ) from error
+
+
+def _deal_state(deal: Deal) -> dict[str, Any]:
+    return {
+        "title": deal.title,
+        "amount": deal.amount,
+        "currency": deal.currency,
+        "stage_id": deal.stage_id,
+        "contact_id": deal.contact_id,
+        "company_id": deal.company_id,
+        "owner_id": deal.owner_id,
+        "expected_close": deal.expected_close.isoformat() if deal.expected_close else None,
+        "archived": deal.archived_at is not None,
+    }
+
+
+class Deals(ImportKind):
+    """Deals at an open stage of the default pipeline, linked to the contact with the row's phone or
+    e-mail (import the contacts first); a deal with the same title for the same contact is a duplicate.
+    Deals are created one by one through ``deals.create`` (its stage history, totals and search entry)."""
+
+    name = "deals"
+    table = "deal"
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "title": (
+            "название",
+            "название сделки",
+            "сделка",
+            "наименование",
+            "title",
+            "deal",
+            "deal name",
+            "name",
+        ),
+        "amount": (
+            "сумма",
+            "бюджет",
+            "сумма сделки",
+            "стоимость",
+            "amount",
+            "sum",
+            "value",
+            "budget",
+            "price",
+        ),
+        "currency": ("валюта", "currency"),
+        "stage": ("этап", "стадия", "этап сделки", "статус", "stage", "status"),
+        "phone": Contacts.fields["phone"],
+        "email": Contacts.fields["email"],
+        "company": Contacts.fields["company"],
+        "expected_close": (
+            "дата закрытия",
+            "ожидаемая дата закрытия",
+            "план дата",
+            "срок",
+            "expected close",
+            "close date",
+            "expected close date",
+        ),
+        "owner": Contacts.fields["owner"],
+    }
+    patterns = Contacts.patterns
+    multi = frozenset({"phone", "email"})
+    required = (("title",),)
+
+    def check(self, values: dict[str, str], ctx: Context) -> dict[str, Any]:
+        from crm_tui.services import money, pipelines
+
+        problems: list[Problem] = []
+        clean: dict[str, Any] = {}
+
+        def attempt(field_name: str, fn_: Any) -> None:
+            try:
+                clean[field_name] = fn_()
+            except InvalidInput as error:
+                problems.extend(_problems(error, field_name))
+            except RowInvalid as error:
+                problems.extend(error.problems)
+            except CrmError as error:
+                problems.append(Problem(field_name, error.code, error.message))
+
+        attempt("title", lambda: _text(values.get("title", ""), "title", "Title", required=True))
+        attempt("amount", lambda: money.parse_amount(values["amount"]) if values.get("amount") else 0)
+        attempt(
+            "currency", lambda: money.parse_currency(values["currency"]) if values.get("currency") else ""
+        )
+        attempt("expected_close", lambda: _date(values.get("expected_close", ""), "expected_close"))
+        attempt("owner_id", lambda: ctx.owner_for(values.get("owner", "")))
+        stages = ctx.cache.setdefault("stages", {})
+
+        def stage() -> int | None:
+            text = values.get("stage", "").strip()
+            if not text:
+                return None
+            if text not in stages:
+                found = pipelines.resolve_stage(pipelines.default_pipeline_id(), text)
+                if found.kind != "open":
+                    raise InvalidInput(
+                        f"A deal is imported at an open stage, not {found.name!r}",
+                        {"stage": "not an open stage"},
+                        code="stage.closed",
+                        params={"value": text},
+                    )
+                stages[text] = found.id
+            return int(stages[text])
+
+        attempt("stage_id", stage)
+        attempt("phones", lambda: [phone(p) for p in _split(values.get("phone", ""))])
+        attempt("emails", lambda: [email(e) for e in _split(values.get("email", ""))])
+        attempt("company", lambda: _text(values.get("company", ""), "company", "Company"))
+        if not problems:
+            keys = [*clean["phones"], *clean["emails"]]
+            found_rows = _raw_in("SELECT value, contact_id FROM contact_channel WHERE value IN ({})", keys)
+            clean["contact_id"] = min((int(c) for _, c in found_rows), default=None)
+            if keys and clean["contact_id"] is None:
+                problems.append(
+                    Problem(
+                        "phone" if clean["phones"] else "email",
+                        "contact.not_found",
+                        f"No contact has {keys[0]}: import the contacts first",
+                    )
+                )
+        if problems:
+            raise RowInvalid(problems)
+        return clean
+
+    def plan(self, rows: list[Row], ctx: Context) -> None:
+        for row in rows:
+            c = row.clean
+            key = f"deal:{c['title'].casefold()}:{c['contact_id']}"
+            if key in ctx.seen:
+                row.verdict, row.note = "duplicate", f"the same deal is on line {ctx.seen[key]}"
+                continue
+            ctx.seen[key] = row.line
+            same = Deal.select(Deal.id).where(
+                (fn.LOWER(Deal.title) == c["title"].lower()) | (Deal.title == c["title"]),
+                Deal.archived_at.is_null(),
+            )
+            same = (
+                same.where(Deal.contact == c["contact_id"])
+                if c["contact_id"]
+                else same.where(Deal.contact.is_null())
+            )
+            found = same.order_by(Deal.id).scalar()
+            if found is not None:
+                row.verdict, row.record_id = "duplicate", int(found)
+                row.note = f"deal #{found} {c['title']} is already here"
+                continue
+            row.verdict = "created"
+
+    def write(self, rows: list[Row], ctx: Context) -> None:
+        from crm_tui.services import deals, settings
+
+        currency = ctx.cache.get("currency")
+        if currency is None:
+            currency = ctx.cache["currency"] = _default_currency(settings)
+        for row in rows:
+            c = row.clean
+            made = deals.create(
+                c["title"],
+                contact_id=c["contact_id"],
+                amount=c["amount"],
+                currency=c["currency"] or currency,
+                owner_id=c["owner_id"],
+                expected_close=date.fromisoformat(c["expected_close"]) if c["expected_close"] else None,
+                stage=c["stage_id"] if c["stage_id"] is None else str(_stage_number(c["stage_id"])),
+                by=ctx.by,
+                now=ctx.now,
+            )
+            row.record_id = made.id
+            if c["company"] and not c["contact_id"]:
+                company_id = _find_company(c["company"], "")
+                if company_id is None:
+                    company_id = companies.create_named(c["company"], owner_id=c["owner_id"], now=ctx.now)
+                    state = dict.fromkeys(_COMPANY_FIELDS, "") | {"archived": False}
+                    state |= {"name": c["company"], "owner_id": c["owner_id"]}
+                    ctx.items.append(("company", company_id, "created", None, digest(state)))
+                Deal.update(company=company_id).where(Deal.id == made.id).execute()
+                index.upsert("deal", made.id, index.deal_body(c["title"], c["company"]))
+            deal = Deal.get_by_id(made.id)
+            ctx.items.append(("deal", made.id, "created", None, digest(_deal_state(deal))))
+
+    def changed_since(self, items: list[ImportItem]) -> list[str]:
+        ids = [i.record_id for i in items if i.table_name == "deal"]
+        moved = {
+            int(d)
+            for part in _chunked(ids)
+            for d, n in StageHistory.select(StageHistory.deal, fn.COUNT(StageHistory.id))
+            .where(StageHistory.deal.in_(part))
+            .group_by(StageHistory.deal)
+            .tuples()
+            if n > 1
+        }
+        busy = _has_history(Interaction, Interaction.deal, ids) | _has_history(Task, Task.deal, ids) | moved
+        changed = []
+        for item in items:
+            if item.table_name != "deal":
+                changed += _company_changed(item, set(), frozenset(ids))
+                continue
+            deal = Deal.get_or_none(Deal.id == item.record_id)
+            if deal is None:
+                continue
+            if digest(_deal_state(deal)) != item.after or deal.id in busy:
+                changed.append(f"deal #{deal.id} {deal.title}")
+        return changed
+
+    def revert(self, items: list[ImportItem]) -> None:
+        ids = [i.record_id for i in items if i.table_name == "deal"]
+        for part in _chunked(ids):
+            StageHistory.delete().where(StageHistory.deal.in_(part)).execute()
+            Deal.delete().where(Deal.id.in_(part)).execute()
+        _remove_index("deal", ids)
+        _revert_companies(items)
+
+
+def _stage_number(stage_id: int) -> int:
+    from crm_tui.data.models import Stage
+
+    return int(Stage.get_by_id(stage_id).position) + 1
+
+
+def _default_currency(settings: Any) -> str:
+    return str(settings.value("currency.default"))
+
+
 register_kind(Contacts())
 register_kind(Companies())
 register_kind(Leads())
+register_kind(Deals())

@@ -379,7 +379,7 @@ def run(
                     progress(result.total)
             if batch is not None:
                 _finish_batch(batch, result)
-            if result.counts["rejected"] and not options.skip_errors:
+            if result.counts["rejected"] and not options.skip_errors and not options.dry_run:
                 result.refused = True
                 raise _Rollback
             if options.dry_run:

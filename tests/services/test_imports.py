@@ -10,7 +10,7 @@ import pytest
 from peewee import Database
 
 from crm_tui.data.import_models import ImportBatch, ImportItem
-from crm_tui.data.models import Company, Contact, ContactChannel, Lead, Task
+from crm_tui.data.models import Company, Contact, ContactChannel, Deal, Lead, Task
 from crm_tui.services import contacts, deals, import_files, imports, search
 from crm_tui.services.errors import CrmError, InvalidInput
 from crm_tui.services.imports import ImportOptions
@@ -330,3 +330,34 @@ def test_encoding_is_detected_not_assumed(tmp_path: Path) -> None:
     path = files.excel_csv(tmp_path)
     assert import_files.detect_encoding(path.read_bytes()) == "cp1251"
     assert import_files.detect_encoding("ФИО;Телефон\r\nЁж;1\r\n".encode()) == "utf-8"
+
+
+def test_deals_linked_by_phone_with_money_and_stage(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    text = (
+        "Название;Сумма;Этап;Телефон;Дата закрытия;Компания\r\n"
+        "Внедрение CRM;150 000,50;2;+7 495 200-30-40;31.01.2027;\r\n"
+        "Сайт;1 000 000 руб.;;;;ООО Новая\r\n"
+        "Плохая;много;Won;+7 999 000-00-00;32.01.2027;\r\n"
+    )
+    path.write_bytes(text.encode("cp1251"))
+    refused = run("deals", path, desk)
+    assert refused.refused
+    assert {(e.line, e.column, e.code) for e in refused.errors} == {
+        (4, "Сумма", "amount.invalid"),
+        (4, "Этап", "stage.closed"),
+        (4, "Дата закрытия", "date.invalid"),
+    }
+    done = run("deals", path, desk, skip_errors=True)
+    first, second = (Deal.get_by_id(v.id) for v in done.rows[:2])
+    assert (first.amount, first.contact_id, first.company_id) == (
+        15_000_050,
+        desk.contact_id,
+        desk.company_id,
+    )
+    assert first.expected_close is not None and first.expected_close.isoformat() == "2027-01-31"
+    assert second.amount == 100_000_000 and Company.get_by_id(second.company_id).name == "ООО Новая"
+    assert [v.verdict for v in run("deals", path, desk, dry_run=True).rows[:2]] == ["duplicate", "duplicate"]
+    reverted = imports.revert(done.batch_id or 0, by=desk.admin_id, now=NOW)
+    assert reverted.removed == {"deal": 2, "company": 1}
+    assert not Deal.select().where(Deal.id.in_([first.id, second.id])).exists()
