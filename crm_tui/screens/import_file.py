@@ -1,5 +1,5 @@
-"""The import screen (command palette: "Import contacts from a file"): the kind, the file's path (``tab``
-completes it from the folder), then a preview: how the columns map and each row's verdict (created,
+"""The import screen (command palette: "Import contacts from a file"): the kind, the file's path (``→``
+takes the completion from the folder), then a preview: how the columns map and each row's verdict (created,
 duplicate, rejected with the reason), as ``crm import KIND FILE --dry-run`` gives them. ``ctrl+s``
 imports: all or nothing, one batch, which ``crm import revert`` takes back."""
 
