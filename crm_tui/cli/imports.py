@@ -266,8 +266,8 @@ def revert_batch(
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Take an import back: remove what it created, restore what it updated (refused, naming them, for
-    records changed since)."""
+    """Take an import back: remove what it created, restore what it updated (refused, naming them, for records
+    changed since)."""
     from crm_tui.services import imports
 
     batch_id = batch
@@ -298,4 +298,4 @@ def register() -> None:
         import_app.command(kind)(make_command(kind))
     import_app.command("list")(list_batches)
     import_app.command("revert")(revert_batch)
-    import_app.info.help = "Bring data in: contacts, companies, leads from files; a whole desk's dump."
+    import_app.info.help = "Bring data in: contacts, companies, leads, deals from files; a whole desk's dump."
