@@ -12,7 +12,8 @@ columns (mobile ``+7 9xx``, and ``8 (495) ...`` in every third row), ``E-mail``,
 - import: ``crm import contacts FILE`` end to end (a new process: detecting the encoding, reading,
   mapping, checking every phone and e-mail, matching, the bulk writes, the search index, the batch).
 
-Prints seconds, rows/s and the ratio to the floor (median of ``--runs``), and peak memory.
+Prints wall seconds, rows/s and the ratio to the floor (median of ``--runs``), the CPU seconds each
+used (user + system: what the wall time would be on an idle core), and the import's peak memory.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def floor(db: Path, n: int) -> dict[str, float]:
     """Raw executemany of the same rows, values as stored."""
     rows = make_rows(n)
     before = rss_mb()
+    start_usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = start_usage.ru_utime + start_usage.ru_stime
     started = time.perf_counter()
     conn = sqlite3.connect(db)
     conn.execute("BEGIN")
@@ -88,7 +91,13 @@ def floor(db: Path, n: int) -> dict[str, float]:
         channels,
     )
     conn.commit()
-    return {"seconds": time.perf_counter() - started, "rss_before": before, "rss_peak": rss_mb()}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
+        "rss_before": before,
+        "rss_peak": rss_mb(),
+    }
 
 
 def fresh_desk(tmp: Path, name: str) -> Path:
@@ -112,7 +121,7 @@ def main() -> None:
         source = tmp / "contacts.csv"
         write_csv(source, make_rows(args.rows), args.encoding)
         size = source.stat().st_size / 1e6
-        floors, imports, peaks = [], [], []
+        floors, imports, peaks, floor_cpu, import_cpu = [], [], [], [], []
         for run in range(args.runs):
             db = fresh_desk(tmp, f"floor{run}.db")
             out = subprocess.run(
@@ -121,14 +130,16 @@ def main() -> None:
                 capture_output=True,
                 text=True,
             )
-            floors.append(json.loads(out.stdout)["seconds"])
+            measured = json.loads(out.stdout)
+            floors.append(measured["seconds"])
+            floor_cpu.append(measured["cpu"])
             db = fresh_desk(tmp, f"import{run}.db")
             started = time.perf_counter()
             done = subprocess.run(
                 [
                     "/usr/bin/time",
                     "-f",
-                    "%M",
+                    "%M %U %S",
                     str(CRM),
                     "--db",
                     str(db),
@@ -145,14 +156,17 @@ def main() -> None:
                 sys.exit(done.stderr[-2000:])
             result = json.loads(done.stdout)
             assert result["counts"]["created"] == args.rows, result["counts"]
-            peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
+            rss, user, system = done.stderr.strip().splitlines()[-1].split()
+            peaks.append(int(rss) / 1024)
+            import_cpu.append(float(user) + float(system))
             count = sqlite3.connect(db).execute("SELECT count(*) FROM search_index").fetchone()[0]
             assert count >= args.rows, count
         f, i = statistics.median(floors), statistics.median(imports)
         print(f"{args.rows} rows, {size:.1f} MB {args.encoding} CSV, median of {args.runs} runs")
-        print(f"{'':8} {'seconds':>8} {'rows/s':>9} {'ratio':>6}")
-        print(f"{'floor':8} {f:8.2f} {args.rows / f:9.0f} {1:6.2f}")
-        print(f"{'import':8} {i:8.2f} {args.rows / i:9.0f} {f / i:6.2f}")
+        fc, ic = statistics.median(floor_cpu), statistics.median(import_cpu)
+        print(f"{'':8} {'seconds':>8} {'rows/s':>9} {'ratio':>6} {'CPU s':>7}")
+        print(f"{'floor':8} {f:8.2f} {args.rows / f:9.0f} {1:6.2f} {fc:7.2f}")
+        print(f"{'import':8} {i:8.2f} {args.rows / i:9.0f} {f / i:6.2f} {ic:7.2f}")
         print(f"import peak memory: {max(peaks):.0f} MB (each run: {', '.join(f'{p:.0f}' for p in peaks)})")
 
 
