@@ -38,6 +38,7 @@ class CrmCommands(Provider):
             (f"{app.t('inbox.new')}…", self._new_lead, app.t("palette.new-lead-key")),
             (f"{app.t('app.help')}: {app.t('palette.help')}", app.action_help, "?"),
             (f"{app.t('settings.title')}: {app.t('palette.settings')}", app.action_settings, "crm config"),
+            (f"{app.t('import.palette')}…", self._import, app.t("import.palette-help")),
         ]
         screen = self.screen
         for key, bindings in screen._bindings.key_to_bindings.items():
@@ -52,6 +53,11 @@ class CrmCommands(Provider):
                         )
                     )
         return items
+
+    async def _import(self) -> None:
+        from crm_tui.screens.import_file import ImportScreen
+
+        await self.crm.push_screen(ImportScreen())
 
     async def _new_lead(self) -> None:
         app = self.crm

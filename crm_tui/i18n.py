@@ -1686,6 +1686,69 @@ for _lang, _words in DEAL_STRINGS.items():
     STRINGS[_lang].update(_words)
 
 
+# The import screen (screens/import_file.py).
+IMPORT_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "import.title": "Import from a file",
+        "import.palette": "Import contacts, companies or leads from a file",
+        "import.palette-help": "CSV, Excel, vCard, JSON: a preview, then ctrl+s",
+        "import.path": "File: ~/Downloads/contacts.csv (→ completes), enter shows the preview",
+        "import.hint": "CSV (UTF-8 or Windows-1251), XLSX, vCard or JSON; nothing is written before ctrl+s",
+        "import.kind.contacts": "Contacts",
+        "import.kind.companies": "Companies",
+        "import.kind.leads": "Leads",
+        "import.kind.deals": "Deals",
+        "import.col.line": "Line",
+        "import.col.verdict": "Verdict",
+        "import.col.id": "Record",
+        "import.col.note": "Why",
+        "import.ignored": "Ignored columns",
+        "import.rows": "Rows",
+        "import.verdict.created": "new",
+        "import.verdict.updated": "updated",
+        "import.verdict.unchanged": "unchanged",
+        "import.verdict.duplicate": "duplicate",
+        "import.verdict.rejected": "error",
+        "import.has-errors": (
+            "Fix the rows with errors first: an import is all or nothing (crm import --skip-errors imports "
+            "the rest)"
+        ),
+        "import.confirm-hint": "ctrl+s imports; crm import revert takes it back",
+        "import.done": "Import #{batch}: {created} new, {updated} updated",
+    },
+    "ru": {
+        "import.title": "Импорт из файла",
+        "import.palette": "Импорт контактов, компаний или лидов из файла",
+        "import.palette-help": "CSV, Excel, vCard, JSON: сначала просмотр, потом ctrl+s",
+        "import.path": "Файл: ~/Загрузки/контакты.csv (→ дополняет), Enter — просмотр",
+        "import.hint": "CSV (UTF-8 или Windows-1251), XLSX, vCard или JSON; до ctrl+s ничего не записывается",
+        "import.kind.contacts": "Контакты",
+        "import.kind.companies": "Компании",
+        "import.kind.leads": "Лиды",
+        "import.kind.deals": "Сделки",
+        "import.col.line": "Строка",
+        "import.col.verdict": "Итог",
+        "import.col.id": "Запись",
+        "import.col.note": "Почему",
+        "import.ignored": "Пропущенные колонки",
+        "import.rows": "Строк",
+        "import.verdict.created": "новая",
+        "import.verdict.updated": "обновится",
+        "import.verdict.unchanged": "без изменений",
+        "import.verdict.duplicate": "дубль",
+        "import.verdict.rejected": "ошибка",
+        "import.has-errors": (
+            "Сначала исправьте строки с ошибками: импорт проходит целиком или никак "
+            "(crm import --skip-errors загрузит остальные)"
+        ),
+        "import.confirm-hint": "ctrl+s — загрузить; отменить можно через crm import revert",
+        "import.done": "Импорт №{batch}: новых {created}, обновлено {updated}",
+    },
+}
+for _lang, _words in IMPORT_STRINGS.items():
+    STRINGS[_lang].update(_words)
+
+
 STATUS_NAMES: dict[str, dict[str, str]] = {
     "en": {
         "new": "new",

@@ -18,6 +18,7 @@ from crm_tui.cli import (
     demo,
     desk,
     export,
+    imports,
     intake,
     lead,
     mail,
@@ -69,6 +70,7 @@ app.add_typer(mail.app, name="mail", help="E-mail: send from a template, the out
 app.add_typer(template.app, name="template", help="Mail templates: list, show, edit, import.")
 backup.register(app)
 export.register(app)
+imports.register()
 app.add_typer(task.log_app, name="log", help="Log an interaction (a call).")
 app.add_typer(script.app, name="script", help="Call scripts: list, import, export, stats.")
 app.add_typer(intake.app, name="intake", help="Web forms: form keys, HTML snippet, intake server.")
