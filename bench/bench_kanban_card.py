@@ -57,7 +57,8 @@ def prepare(path: Path, leads: int) -> int:
         pipelines.ensure_default()
         found = Contact.get_or_none(Contact.name == MARK)
         if found is None:
-            contact_id = contacts.create(contacts.ContactEdit(MARK, "Bench LLC"), by=admin.id, now=NOW)
+            mark = contacts.ContactEdit(MARK, "Bench LLC", emails=("bench-card@example.ru",))
+            contact_id = contacts.create(mark, by=admin.id, now=NOW)
             deals.create("Bench deal", contact_id=contact_id, amount=100_000, by=admin.id, now=NOW)
             with database.atomic():
                 for i in range(1000):

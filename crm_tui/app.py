@@ -108,6 +108,7 @@ LATER_SCREENS = (
     "crm_tui.screens.deal_kanban",
     "crm_tui.screens.contacts",
     "crm_tui.screens.contact_card",
+    "crm_tui.screens.company",
     "crm_tui.screens.lead_detail",
     "crm_tui.screens.tasks",
     "crm_tui.screens.reports",
@@ -129,6 +130,7 @@ class CrmApp(App[None]):
         "screens/deal_kanban.tcss",
         "screens/contacts.tcss",
         "screens/contact_card.tcss",
+        "screens/company.tcss",
         "screens/tasks.tcss",
         "screens/reports.tcss",
     ]
@@ -263,14 +265,19 @@ class CrmApp(App[None]):
 
         await self.push_screen(ContactCardScreen(contact_id))
 
+    async def open_company(self, company_id: int) -> None:
+        from crm_tui.screens.company import CompanyScreen
+
+        await self.push_screen(CompanyScreen(company_id))
+
     async def open_lead(self, lead_id: int) -> None:
         from crm_tui.screens.lead_detail import LeadDetailScreen
 
         await self.push_screen(LeadDetailScreen(lead_id))
 
     async def open_record(self, kind: str, record_id: int) -> None:
-        """Open a search or palette hit: lead, contact, company (its first contact) or deal (its contact)."""
-        from crm_tui.services import contacts, deals
+        """Open a search or palette hit: lead, contact, company or deal (its contact)."""
+        from crm_tui.services import deals
         from crm_tui.services.errors import CrmError
 
         try:
@@ -279,11 +286,7 @@ class CrmApp(App[None]):
             elif kind == "contact":
                 await self.open_contact(record_id)
             elif kind == "company":
-                contact_id = await self.run_db(contacts.first_of_company, record_id)
-                if contact_id is None:
-                    self.notify(self.t("open.company-no-contacts"), severity="warning")
-                else:
-                    await self.open_contact(contact_id)
+                await self.open_company(record_id)
             elif kind == "deal":
                 deal = await self.run_db(deals.row, record_id)
                 if deal.contact_id is None:

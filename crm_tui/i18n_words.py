@@ -28,6 +28,8 @@ WORDINGS: tuple[tuple[str | None, re.Pattern[str], str], ...] = tuple(
         ("repeat_request", r"Repeat request from (?P<name>.+)", "event.repeat-request"),
         (None, r"Acts signed", "event.acts-signed"),  # whole texts: the same words, whoever wrote them
         (None, r"Disqualified", "event.disqualified"),
+        ("note", r"Contact archived", "event.contact-archived"),
+        ("note", r"Contact restored", "event.contact-restored"),
     )
 )
 """(the event kind the rules write it as, or None for any, pattern, i18n key). A pattern applies only

@@ -11,6 +11,8 @@ import typer
 
 from crm_tui.cli import (
     backup,
+    company,
+    contact,
     deal,
     demo,
     desk,
@@ -54,6 +56,8 @@ desk.register(app)
 demo.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
+app.add_typer(contact.app, name="contact", help="Contacts: add, list, show the card, edit, archive.")
+app.add_typer(company.app, name="company", help="Companies: add, list, show, edit, archive.")
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -36,6 +37,11 @@ INTERACTION_KINDS = (
 )
 
 
+EMPTY = [SQL("DEFAULT ''")]
+"""A text column's default in the database too: rows written by raw SQL (the demo loader, an older
+version's INSERTs) that do not name a column added later still satisfy NOT NULL."""
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -62,6 +68,14 @@ class Company(BaseModel):
     name = CharField(max_length=300, index=True)
     owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField()
+    # requisites and channels (m0012): INN 10 digits (a company) or 12 (a sole trader), check digits valid
+    inn = CharField(max_length=12, default="", constraints=EMPTY, index=True)
+    kpp = CharField(max_length=9, default="", constraints=EMPTY)
+    phone = CharField(max_length=32, default="", constraints=EMPTY)  # E.164
+    email = CharField(max_length=320, default="", constraints=EMPTY)
+    address = CharField(max_length=500, default="", constraints=EMPTY)
+    website = CharField(max_length=300, default="", constraints=EMPTY)
+    archived_at = DateTimeField(null=True)  # archived: out of lists and search, nothing deleted (m0012)
 
 
 class Contact(BaseModel):
@@ -71,6 +85,9 @@ class Contact(BaseModel):
     birthday = DateField(null=True)
     tags = CharField(max_length=500, default="")
     created_at = DateTimeField()
+    archived_at = DateTimeField(null=True)  # archived: out of lists and search, history kept (m0012)
+    # added with --force although this contact had the same phone or e-mail: a possible duplicate (m0012)
+    duplicate_of = IntegerField(null=True)
 
 
 class ContactChannel(BaseModel):

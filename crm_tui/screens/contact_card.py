@@ -1,8 +1,10 @@
 """The contact card: everything about a client on one screen, and the keys to add to it.
 
 Header (name, company, phones, e-mails, birthday, owner, tags), the contact's deals with their stages,
-open tasks, and the whole interaction history newest first, paged as the user scrolls. ``l`` logs a
-call, ``a`` adds a note, ``t`` plans a task, ``e`` edits the header; what is saved shows at once.
+open tasks, where the client came from (the converted lead's source, keyword, campaign, landing page),
+and the whole interaction history newest first, paged as the user scrolls. ``l`` logs a call, ``a`` adds
+a note, ``t`` plans a task, ``e`` edits the header, ``c`` opens the company, ``x`` archives the contact
+(or restores it) after asking; what is saved shows at once.
 
 A call-script pane can dock beside the timeline in ``#call-pane`` (hidden until it is used).
 """
@@ -25,7 +27,7 @@ from crm_tui.i18n_format import span, when
 from crm_tui.i18n_words import task_title
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
 from crm_tui.screens.dialogs.log_call import LogCallDialog
-from crm_tui.screens.dialogs.note import NoteDialog
+from crm_tui.screens.dialogs.note import NoteDialog, QuestionDialog
 from crm_tui.screens.dialogs.task_form import TaskFormDialog
 from crm_tui.services import clock, contacts, interactions
 from crm_tui.services.errors import CrmError
@@ -51,8 +53,18 @@ def load_card(contact_id: int, limit: int = TIMELINE_PAGE) -> CardData:
 
 def header_content(card: ContactCard, lang: str = "en") -> Content:
     company = card.company_name or t("card.no-company", lang)
+    if card.company_name and card.company_archived:
+        company += f" ({t('company.archived', lang)})"
     parts: list[str | tuple[str, str]] = [(card.name, "bold"), ("  ·  " + company, "$text-muted")]
-    parts += [f"   #{card.id}", "\n"]
+    parts += [f"   #{card.id}"]
+    if card.archived_at is not None:
+        parts += ["   ", (t("card.archived", lang), "bold $warning")]
+    if card.duplicate_of is not None:
+        duplicate = t("card.duplicate-of", lang).format(
+            id=card.duplicate_of, name=card.duplicate_of_name or ""
+        )
+        parts += ["   ", (duplicate, "$warning")]
+    parts += ["\n"]
     phones = ", ".join(format_phone(p) for p in card.phones) or "—"
     emails = ", ".join(card.emails) or "—"
     parts += [("☎ ", "$success"), phones, ("   ✉ ", "$accent"), emails, "\n"]
@@ -75,6 +87,25 @@ def deals_content(card: ContactCard, lang: str = "en") -> Content:
         # The amount first: where the card is narrow the line wraps in the stage's name, never in the
         # middle of "393 000 ₽".
         parts += [(deal.title, "bold"), "\n  ", deal.money, " · ", (deal.stage_title(lang), style)]
+    return Content.assemble(*parts)
+
+
+def origin_content(card: ContactCard, lang: str = "en") -> Content:
+    """Where the client came from: the converted lead's source, keyword, campaign and landing page."""
+    origin = card.origin
+    if origin is None:
+        return Content.styled(t("card.origin-by-hand", lang), "$text-muted")
+    parts: list[str | tuple[str, str]] = [(t("card.origin-lead", lang).format(id=origin.lead_id), "bold")]
+    source = origin.source + (f" / {origin.medium}" if origin.medium else "")
+    for key, value in (
+        ("card.origin-source", source),
+        ("card.origin-keyword", origin.keyword),
+        ("card.origin-campaign", origin.campaign),
+        ("card.origin-page", origin.landing_page),
+    ):
+        parts += ["\n", (t(key, lang) + " ", "$text-muted"), value or "—"]
+    if card.later_leads:
+        parts += ["\n", (t("card.origin-later", lang).format(count=len(card.later_leads)), "$text-muted")]
     return Content.assemble(*parts)
 
 
@@ -108,6 +139,10 @@ class ContactCardScreen(AppBound, Screen[None]):
         Binding("t", "add_task", "Task", id="card.task", tooltip="Plan a task for this contact"),
         Binding("e", "edit", "Edit", id="card.edit", tooltip="Edit name, company, phones, e-mails, tags"),
         Binding("k", "call", "Call", id="card.call", tooltip="Call with a script; the pane docks beside"),
+        Binding(
+            "c", "company", "Company", id="card.company", tooltip="The contact's company: fields, contacts"
+        ),
+        Binding("x", "archive", "Archive", id="card.archive", tooltip="Archive the contact (or restore it)"),
         Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
     ]
 
@@ -127,6 +162,8 @@ class ContactCardScreen(AppBound, Screen[None]):
                 yield Static("", id="card-deals")
                 yield Static(self.crm.t("card.tasks"), classes="section-title", id="tasks-title")
                 yield Static("", id="card-tasks")
+                yield Static(self.crm.t("card.origin"), classes="section-title", id="origin-title")
+                yield Static("", id="card-origin")
             with Vertical(id="card-main"):
                 yield Static(self.crm.t("card.history"), classes="section-title", id="history-title")
                 yield Timeline(id="timeline")
@@ -162,6 +199,7 @@ class ContactCardScreen(AppBound, Screen[None]):
         self.query_one("#card-header", Static).update(header_content(card, lang))
         self.query_one("#card-deals", Static).update(deals_content(card, lang))
         self.query_one("#card-tasks", Static).update(tasks_content(card, self.crm.now(), lang))
+        self.query_one("#card-origin", Static).update(origin_content(card, lang))
 
     def show_history_title(self) -> None:
         shown = len(self.timeline.rows)
@@ -212,6 +250,9 @@ class ContactCardScreen(AppBound, Screen[None]):
     def action_edit(self) -> None:
         if self.card is None:
             return
+        if self.card.archived_at is not None:
+            self.notify(self.crm.t("card.restore-first"), severity="warning")
+            return
 
         def saved(card: ContactCard | None) -> None:
             if card is not None:
@@ -219,6 +260,31 @@ class ContactCardScreen(AppBound, Screen[None]):
                 self.notify(self.crm.t("card.saved").format(name=card.name))
 
         self.app.push_screen(ContactFormDialog(self.card), saved)
+
+    async def action_company(self) -> None:
+        if self.card is None:
+            return
+        if self.card.company_id is None:
+            self.notify(self.crm.t("card.no-company-yet"), severity="warning")
+            return
+        await self.crm.open_company(self.card.company_id)
+
+    @work(group="card-archive", exclusive=True, exit_on_error=False)
+    async def action_archive(self) -> None:
+        """Archive after asking (the contact leaves lists and search, keeps its history), or restore."""
+        if self.card is None:
+            return
+        t = self.crm.t
+        restoring = self.card.archived_at is not None
+        key = "card.restore" if restoring else "card.archive"
+        question = t(f"{key}-question").format(name=self.card.name)
+        if not await self.app.push_screen_wait(QuestionDialog(t(f"{key}-title"), question)):
+            return
+        rule = contacts.restore if restoring else contacts.archive
+        card = await self.crm.run_rule(rule, self.contact_id)
+        if card is not None:
+            self.notify(t(f"{key}-done").format(name=card.name, id=card.id))
+            await self.reload()
 
     async def action_call(self) -> None:
         from crm_tui.widgets.call_script import CallScriptPane

@@ -1,4 +1,5 @@
-"""The contact list (mode ``3``): newest first, paged through the database; ``enter`` opens the card."""
+"""The contact list (mode ``3``): newest first, paged through the database; ``enter`` opens the card,
+``n`` adds a contact (archived contacts are not listed)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from textual.widgets import Header, Static
 from crm_tui.i18n_format import span
 from crm_tui.services import clock, contacts
 from crm_tui.services.validation import format_phone
-from crm_tui.services.views import ContactRow
+from crm_tui.services.views import ContactCard, ContactRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.paged_table import PagedTable
@@ -34,10 +35,11 @@ def first_page() -> list[ContactRow]:
 
 
 class ContactListScreen(AppBound, Screen[None]):
-    """Contacts: name, company, phone, e-mail, owner, since. ``/`` searches every field."""
+    """Contacts: name, company, phone, e-mail, owner, since. ``n`` adds one; ``/`` searches every field."""
 
     CSS_PATH = "contacts.tcss"
     BINDINGS = [
+        Binding("n", "new_contact", "New", id="contacts.new", tooltip="Add a contact by hand"),
         Binding("enter", "open_contact", "Open", id="contacts.open", tooltip="The contact card"),
         Binding("m", "toggle_mine", "Mine/all", id="contacts.mine", tooltip="My contacts or everyone's"),
         Binding("r", "reload", "Reload", id="contacts.reload", tooltip="Load the list again"),
@@ -114,7 +116,7 @@ class ContactListScreen(AppBound, Screen[None]):
 
     def render_contact(self, row: ContactRow) -> list[str | Text]:
         return [
-            row.name,
+            ("⚠ " if row.duplicate_of else "") + row.name,
             row.company_name or "—",
             format_phone(row.phone) if row.phone else "—",
             row.email or "—",
@@ -129,6 +131,16 @@ class ContactListScreen(AppBound, Screen[None]):
     @on(PagedTable.RowChosen, "#contacts")
     async def chosen(self, event: PagedTable.RowChosen) -> None:
         await self.crm.open_contact(event.row.id)
+
+    def action_new_contact(self) -> None:
+        from crm_tui.screens.dialogs.contact_form import ContactFormDialog
+
+        def added(card: ContactCard | None) -> None:
+            if card is not None:
+                self.notify(self.crm.t("contacts.added").format(name=card.name, id=card.id))
+                self.load()
+
+        self.app.push_screen(ContactFormDialog(), added)
 
     async def action_open_contact(self) -> None:
         row = self.table.current()

@@ -191,7 +191,7 @@ def create(
         )
         StageHistory.create(deal=deal.id, from_stage=None, to_stage=target.id, by=by, at=now)
         company = Company.get_or_none(Company.id == deal.company_id) if deal.company_id else None
-        index.upsert("deal", deal.id, index.make_body(text, company.name if company else None))
+        index.upsert("deal", deal.id, index.deal_body(text, company.name if company else None))
     return row(deal.id)
 
 

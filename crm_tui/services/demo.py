@@ -315,8 +315,14 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
         "landing_page", "created_at", "qualified_at", "converted_at", "closed_at", "contact_id",
         "repeat_count", "first_call_at", "deal_id",
     ),
-    Company: ("id", "name", "owner_id", "created_at"),
-    Contact: ("id", "name", "company_id", "owner_id", "birthday", "tags", "created_at"),
+    Company: (
+        "id", "name", "owner_id", "created_at", "inn", "kpp", "phone", "email", "address", "website",
+        "archived_at",
+    ),
+    Contact: (
+        "id", "name", "company_id", "owner_id", "birthday", "tags", "created_at", "archived_at",
+        "duplicate_of",
+    ),
     ContactChannel: ("contact_id", "kind", "value", "label", "position"),
     Deal: (
         "id", "title", "contact_id", "company_id", "pipeline_id", "stage_id", "amount", "currency",
@@ -333,6 +339,20 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
         "kind", "reminded_slot", "reminded_at", "next_remind_at", "created_at",
     ),
 }  # fmt: skip
+
+
+def demo_requisites(company_id: int, name: str) -> tuple[str, str]:
+    """A made-up INN with valid check digits (12 digits for a sole trader, ``ИП``; 10 and a KPP for a
+    company), derived from the id so the seeded random sequence of the desk stays as it was."""
+    from crm_tui.services.companies import INN_WEIGHTS_10, INN_WEIGHTS_11, INN_WEIGHTS_12, check_digit
+
+    region = 77 if company_id % 3 else 50
+    if name.startswith("ИП "):
+        digits = f"{region:02d}{(company_id * 2654435761) % 10**8:08d}"
+        digits += str(check_digit(digits, INN_WEIGHTS_11))
+        return digits + str(check_digit(digits, INN_WEIGHTS_12)), ""
+    digits = f"{region:02d}{(company_id * 2654435761) % 10**7:07d}"
+    return digits + str(check_digit(digits, INN_WEIGHTS_10)), f"{region:02d}0101001"
 
 
 def insert_sql(model: type[BaseModel], columns: Sequence[str]) -> str:
@@ -796,8 +816,12 @@ class _Generator:
                     cid = company_id
                     company_id += 1
                     companies[company_name] = cid
-                    rows.companies.append((cid, company_name, plan[_P_OWNER], ts(plan[_P_CONVERTED])))
-                    rows.search.append(("company", cid, company_name.casefold()))
+                    inn, kpp = demo_requisites(cid, company_name)
+                    rows.companies.append(
+                        (cid, company_name, plan[_P_OWNER], ts(plan[_P_CONVERTED]), inn, kpp, "", "", "", "",
+                         None)
+                    )  # fmt: skip
+                    rows.search.append(("company", cid, index.company_body(company_name, inn)))
             plan[_P_CONTACT] = contact_id
             plan[_P_DEAL] = deal_id
             self._convert(plan, contact_id, cid, deal_id, rows)
@@ -919,13 +943,8 @@ class _Generator:
                 p[_P_DEAL],
             )
         )  # fmt: skip
-        parts = [folded]
-        if company:
-            parts.append(company.casefold())
-        if email:
-            parts.append(email)
-        parts.append(phone[1:])
-        rows.search.append(("lead", lead_id, " ".join(parts)))
+        body = index.lead_body(name, company, email, phone, p[_P_COMMENT], term, campaign)
+        rows.search.append(("lead", lead_id, body))
         if status == "new":
             due = moment + HOUR
             rows.tasks.append(
@@ -969,7 +988,7 @@ class _Generator:
         if rnd() < 0.2:
             birthday = (date(1965, 1, 1) + timedelta(days=int(rnd() * 35 * 365))).isoformat()
         tags = ("", "", "", "", "", "", "vip", "опт", "партнёр", "госсектор")[int(rnd() * 10)]
-        rows.contacts.append((contact_id, name, company_id, owner, birthday, tags, ts(converted)))
+        rows.contacts.append((contact_id, name, company_id, owner, birthday, tags, ts(converted), None, None))
         phones = [phone]
         emails = [email] if email else []
         rows.channels.append((contact_id, "phone", phone, "mobile", 0))
@@ -983,12 +1002,8 @@ class _Generator:
             extra_mail = f"sales{int(rnd() * 90) + 10}@{_MAIL_DOMAINS[int(rnd() * len(_MAIL_DOMAINS))]}"
             emails.append(extra_mail)
             rows.channels.append((contact_id, "email", extra_mail, "work", 1))
-        parts = [folded]
-        if company:
-            parts.append(company.casefold())
-        parts.extend(emails)
-        parts.extend(ph[1:] for ph in phones)
-        rows.search.append(("contact", contact_id, " ".join(parts)))
+        body = index.contact_body(name, company, index.split_tags(tags), emails, phones)
+        rows.search.append(("contact", contact_id, body))
 
         # the deal: simulate its way through the open stages until now, a loss or the win
         product, unit, price, (qmin, qmax) = self.products[int(rnd() * len(self.products))]
@@ -1055,8 +1070,7 @@ class _Generator:
         rows.history.extend(
             (*move, history[i + 1][4] if i + 1 < len(history) else None) for i, move in enumerate(history)
         )
-        deal_body = title.casefold() + (" " + company.casefold() if company else "")
-        rows.search.append(("deal", deal_id, deal_body))
+        rows.search.append(("deal", deal_id, index.deal_body(title, company)))
         # the calls and notes of the way there
         rows.interactions.append(
             ("call_out", owner, ts(first_call), 120 + int(rnd() * 780), "Первый звонок",

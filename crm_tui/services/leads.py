@@ -126,7 +126,9 @@ def register_id(new: NewLead, *, by: int | None, now: datetime) -> int:
 
 
 def _lead_body(lead: Lead) -> str:
-    return index.make_body(lead.name, lead.company_name, lead.email, phones=[lead.phone])
+    return index.lead_body(
+        lead.name, lead.company_name, lead.email, lead.phone, lead.comment, lead.utm_term, lead.utm_campaign
+    )
 
 
 def _get(lead_id: int) -> Lead:
@@ -410,6 +412,8 @@ def convert(lead_id: int, *, by: int | None, now: datetime, qualify_first: bool 
             contact_service.reindex(contact.id)
         else:
             company_id = contact.company_id
+            if contact.archived_at is not None:  # an archived client came back: in lists and search again
+                contact_service.restore(contact.id, by=by, now=now)
         pipeline_id = pipelines.default_pipeline_id()
         stage = pipelines.first_open_stage(pipeline_id)
         title = lead.company_name or lead.name
@@ -425,7 +429,7 @@ def convert(lead_id: int, *, by: int | None, now: datetime, qualify_first: bool 
             created_at=now,
         )
         StageHistory.create(deal=deal.id, from_stage=None, to_stage=stage.id, by=by, at=now)
-        index.upsert("deal", deal.id, index.make_body(deal.title, lead.company_name))
+        index.upsert("deal", deal.id, index.deal_body(deal.title, lead.company_name))
         lead.status = "converted"
         lead.converted_at = now
         lead.contact = contact.id

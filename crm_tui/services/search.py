@@ -1,4 +1,5 @@
-"""Search across leads, contacts, companies and deals: any fragment of a name, company, e-mail or phone."""
+"""Search across leads, contacts, companies and deals: any fragment of a name, company, e-mail or phone,
+a lead's comment, keyword or campaign, a contact's tag, a company's INN; ``ё`` and ``е`` alike."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) ->
         for r in query:
             labels[("contact", r["id"])] = (r["name"], r["company_name"] or "")
     if "company" in by_kind:
-        for r in Company.select(Company.id, Company.name).where(Company.id.in_(by_kind["company"])):
-            labels[("company", r.id)] = (r.name, "")
+        for r in Company.select(Company.id, Company.name, Company.inn).where(
+            Company.id.in_(by_kind["company"])
+        ):
+            labels[("company", r.id)] = (r.name, f"INN {r.inn}" if r.inn else "")
     if "deal" in by_kind:
         for r in Deal.select(Deal.id, Deal.title, Deal.amount, Deal.currency).where(
             Deal.id.in_(by_kind["deal"])

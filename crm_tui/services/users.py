@@ -43,7 +43,7 @@ def ensure_default(now: datetime) -> UserView:
 def by_login(login: str) -> UserView:
     user = User.get_or_none(User.login == login.strip().lower())
     if user is None:
-        raise NotFound(f"No user with login {login!r}")
+        raise NotFound(f"No user with login {login!r}", code="user.not_found", params={"login": login})
     return view(user)
 
 

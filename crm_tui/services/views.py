@@ -215,6 +215,27 @@ class ContactRow:
     email: str | None
     owner_name: str | None
     created_at: datetime
+    owner_login: str | None = None
+    tags: list[str] = field(default_factory=list)
+    company_id: int | None = None
+    duplicate_of: int | None = None  # added with --force over a contact with the same phone or e-mail
+    archived_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactOrigin:
+    """Where a client came from: the lead a contact was converted from, with its UTM tags."""
+
+    lead_id: int
+    source: str
+    medium: str
+    campaign: str
+    keyword: str  # utm_term
+    content: str
+    landing_page: str
+    referrer: str
+    registered_at: datetime
+    converted_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -232,3 +253,52 @@ class ContactCard:
     created_at: datetime
     deals: list[DealRow]
     open_tasks: list[TaskRow]
+    archived_at: datetime | None = None
+    duplicate_of: int | None = None
+    duplicate_of_name: str | None = None
+    company_archived: bool = False
+    origin: ContactOrigin | None = None
+    """The lead the contact was converted from (the first one, when several were)."""
+    later_leads: list[int] = field(default_factory=list)
+    """Leads converted into the contact after the first: repeat requests that became deals."""
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One event of a contact's whole history (``crm contact show``), newest first."""
+
+    id: int
+    kind: str
+    at: datetime
+    by: str | None  # login
+    by_name: str | None
+    duration: int | None  # seconds
+    subject: str
+    summary: str
+    outcome: str
+    deal: int | None
+    lead: int | None
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    id: int
+    name: str
+    inn: str
+    kpp: str
+    phone: str
+    email: str
+    address: str
+    website: str
+    owner_login: str | None
+    owner_name: str | None
+    created_at: datetime
+    archived_at: datetime | None
+    contacts: int  # contacts not archived
+
+
+@dataclass(frozen=True)
+class CompanyCard:
+    company: CompanyRow
+    contacts: list[ContactRow]
+    deals: list[DealRow]

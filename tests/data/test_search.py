@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from peewee import Database
 
-from crm_tui.services import contacts, deals, leads, search
+from crm_tui.services import companies, contacts, deals, leads, search
 from tests.conftest import NOW, Desk
 
 
@@ -28,9 +28,76 @@ def test_cyrillic_is_found_in_any_case(desk: Desk, query: str) -> None:
     assert ("lead", desk.new_lead_id) in found(query)
 
 
-def test_yo_is_its_own_letter(desk: Desk) -> None:
-    assert ("contact", desk.contact_id) in found("пётр")
-    assert ("contact", desk.contact_id) in found("ПЁТР")
+@pytest.mark.parametrize("query", ["пётр", "ПЁТР", "петр", "ПЕТР", "Петр Сидоров"])
+def test_yo_and_ye_are_one_letter_typed_with_yo(desk: Desk, query: str) -> None:
+    assert ("contact", desk.contact_id) in found(query)
+
+
+@pytest.mark.parametrize("query", ["ежиков", "Ежиков", "ёжиков", "ЁЖИКОВ", "семен", "семён"])
+def test_yo_and_ye_are_one_letter_both_ways(db: Database, query: str) -> None:
+    yo = lead("Семён Ёжиков", "+7 916 400-00-01")
+    ye = lead("Семен Ежиков", "+7 916 400-00-02")
+    assert {("lead", yo), ("lead", ye)} <= set(found(query))
+
+
+def test_a_leads_comment_keyword_and_campaign_are_found(db: Database) -> None:
+    lead_id = lead(
+        "Олег Павлов",
+        "+7 916 400-00-03",
+        comment="Нужна интеграция с телефонией",
+        utm_term="crm для отдела продаж",
+        utm_campaign="crm_search_spb",
+    )
+    other = lead("Олег Петров", "+7 916 400-00-04", comment="Перезвоните после обеда")
+    assert found("телефонией") == [("lead", lead_id)]
+    assert found("отдела продаж") == [("lead", lead_id)]
+    assert found("crm_search_spb") == [("lead", lead_id)]
+    assert found("олег интеграция") == [("lead", lead_id)]
+    assert found("обеда") == [("lead", other)]
+
+
+def test_a_contacts_tags_are_found_with_yo_either_way(desk: Desk) -> None:
+    contacts.change(desk.contact_id, contacts.ContactChange(add_tags=("партнёр", "vip")), by=None, now=NOW)
+    assert found("партнер") == [("contact", desk.contact_id)]
+    assert found("партнёр") == [("contact", desk.contact_id)]
+    assert found("VIP") == [("contact", desk.contact_id)]
+
+
+def test_a_companys_inn_is_found_by_any_run_of_its_digits(desk: Desk) -> None:
+    company = companies.create(companies.CompanyEdit("ПАО Сбербанк", inn="7707083893"), by=None, now=NOW)
+    assert found("7707083893") == [("company", company)]
+    assert found("083 893") == [("company", company)]
+    (hit,) = search.search("7707083")
+    assert hit.detail == "INN 7707083893"
+
+
+def test_archived_records_are_not_found(desk: Desk) -> None:
+    contacts.archive(desk.contact_id, by=None, now=NOW)
+    companies.archive(desk.company_id, by=None, now=NOW)
+    assert set(found("вектор")) == {("deal", desk.deal_id), ("lead", desk.converted_lead_id)}
+    assert ("contact", desk.contact_id) not in found("495 200")
+
+
+def test_a_rebuild_indexes_what_the_rules_index(desk: Desk) -> None:
+    """Migration 12 rebuilds the index: the same entries as the rules wrote, archived records left out."""
+    from crm_tui.data import search as index
+    from crm_tui.data.db import database
+
+    contacts.change(desk.contact_id, contacts.ContactChange(add_tags=("партнёр",)), by=None, now=NOW)
+    companies.create(companies.CompanyEdit("ИП Ёлкин", inn="500100732259"), by=None, now=NOW)
+    archived = contacts.create(
+        contacts.ContactEdit("Архивный", phones=("+7 916 400-00-05",)), by=None, now=NOW
+    )
+    contacts.archive(archived, by=None, now=NOW)
+
+    def entries() -> list[tuple[int, str]]:
+        rows = database.execute_sql("SELECT rowid, body FROM search_index ORDER BY rowid").fetchall()
+        return [(int(r), str(b)) for r, b in rows]
+
+    before = entries()
+    assert index.rebuild() == len(before)
+    assert entries() == before
+    assert found("елкин") != [] and found("архивный") == []
 
 
 @pytest.mark.parametrize(

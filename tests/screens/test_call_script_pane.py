@@ -175,7 +175,8 @@ async def test_k_on_a_lead_and_on_a_contact_card_starts_the_offered_script(desk:
     with database.connection_context():
         from crm_tui.services import contacts, deals
 
-        contact = contacts.create(contacts.ContactEdit(name="Ольга Иванова"), by=desk.admin_id, now=NOW)
+        olga = contacts.ContactEdit(name="Ольга Иванова", phones=("+7 903 700-00-02",))
+        contact = contacts.create(olga, by=desk.admin_id, now=NOW)
         deal = deals.create("Website", contact_id=contact, by=desk.admin_id, now=NOW)
         deals.move(deal.id, "Proposal negotiation", by=desk.admin_id, now=NOW)
     database.close()

@@ -119,7 +119,8 @@ def test_the_script_offered_depends_on_where_the_record_stands(desk: Desk) -> No
         lead = leads.register(leads.NewLead("Иван", "+7 916 111-22-33"), by=desk.admin_id, now=NOW)
         assert scripts.offer_for(lead_id=lead.id, lang="ru")[0].name == "first-call-ru"
         assert scripts.offer_for(lead_id=lead.id, lang="en")[0].name == "first-call-en"
-        contact = contacts.create(contacts.ContactEdit(name="Ольга"), by=desk.admin_id, now=NOW)
+        olga = contacts.ContactEdit(name="Ольга", phones=("+7 903 700-00-01",))
+        contact = contacts.create(olga, by=desk.admin_id, now=NOW)
         deal = deals.create("Site", contact_id=contact, by=desk.admin_id, now=NOW)
         deals.move(deal.id, "Proposal negotiation", by=desk.admin_id, now=NOW)
         offered = scripts.offer_for(deal_id=deal.id, contact_id=contact, lang="en")
