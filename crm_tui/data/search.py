@@ -201,7 +201,8 @@ _SOURCE_SQL = {
         "ORDER BY id"
     ),
     "deal": (
-        "SELECT d.id, d.title, co.name FROM deal d LEFT JOIN company co ON co.id = d.company_id ORDER BY d.id"
+        "SELECT d.id, d.title, co.name FROM deal d LEFT JOIN company co ON co.id = d.company_id "
+        "WHERE d.archived_at IS NULL ORDER BY d.id"  # an archived deal is out of the search (deals.archive)
     ),
 }
 
