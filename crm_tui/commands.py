@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
 
-
 class CrmCommands(Provider):
     """Switch areas, add a lead, search; plus the actions of the screen underneath (screen-aware)."""
 

@@ -55,8 +55,7 @@ STRINGS: dict[str, dict[str, str]] = {
         # contacts
         "contacts.title": "Contacts",
         "contacts.empty": (
-            "No contacts yet.\n\nPress  n  to add one by hand,\n"
-            "or convert a lead:  c  in the lead inbox (1)"
+            "No contacts yet.\n\nPress  n  to add one by hand,\nor convert a lead:  c  in the lead inbox (1)"
         ),
         "contacts.col.name": "Name",
         "contacts.col.company": "Company",
@@ -195,8 +194,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "contact-form.owner.hint": "anna",
         "contact-form.duplicate-title": "Possible duplicate",
         "contact-form.save-duplicate": (
-            "Contact #{id} {name} already has {value}. Save "
-            "anyway, marked as a possible duplicate?"
+            "Contact #{id} {name} already has {value}. Save anyway, marked as a possible duplicate?"
         ),
         "field.owner": "owner",
         "field.inn": "INN",
@@ -204,7 +202,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "field.address": "address",
         "field.website": "website",
         "card.company": "Company",
-        'card.company.tip': "The contact's company: its fields, contacts and deals",
+        "card.company.tip": "The contact's company: its fields, contacts and deals",
         "card.archive": "Archive",
         "card.archive.tip": "Archive the contact (or restore an archived one)",
         "card.archived": "ARCHIVED",
@@ -243,8 +241,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "company.restore-first": "The company is archived: press x to restore it first",
         "company.archive-title": "Archive the company?",
         "company.archive-question": (
-            "{name} leaves lists and search. Its contacts and deals "
-            "are kept as they are; x restores it."
+            "{name} leaves lists and search. Its contacts and deals are kept as they are; x restores it."
         ),
         "company.archive-done": "Archived: {name}",
         "company.restore-title": "Restore the company?",
@@ -859,8 +856,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "contact-form.owner.hint": "anna",
         "contact-form.duplicate-title": "Возможный дубль",
         "contact-form.save-duplicate": (
-            "У контакта №{id} {name} уже есть {value}. Всё равно "
-            "сохранить и пометить как возможный дубль?"
+            "У контакта №{id} {name} уже есть {value}. Всё равно сохранить и пометить как возможный дубль?"
         ),
         "field.owner": "ответственный",
         "field.inn": "ИНН",
@@ -907,8 +903,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "company.restore-first": "Компания в архиве: сначала верните её (x)",
         "company.archive-title": "Отправить компанию в архив?",
         "company.archive-question": (
-            "{name} пропадёт из списков и поиска. Её контакты и "
-            "сделки останутся как есть; x вернёт её."
+            "{name} пропадёт из списков и поиска. Её контакты и сделки останутся как есть; x вернёт её."
         ),
         "company.archive-done": "В архиве: {name}",
         "company.restore-title": "Вернуть компанию из архива?",

@@ -15,16 +15,27 @@ from collections.abc import Mapping
 
 from crm_tui.i18n import t
 
-OUTCOMES = ("reached", "no answer", "busy", "voicemail", "call back later", "wrong number", "not interested",
-            "interested")
+OUTCOMES = (
+    "reached",
+    "no answer",
+    "busy",
+    "voicemail",
+    "call back later",
+    "wrong number",
+    "not interested",
+    "interested",
+)
 """The call outcomes offered when a call is logged (the last one is written by the demo's scripts)."""
 
 WORDINGS: tuple[tuple[str | None, re.Pattern[str], str], ...] = tuple(
     (kind, re.compile(pattern), key)
     for kind, pattern, key in (
         ("conversion", r"Lead #(?P<lead>\d+) converted", "event.converted"),
-        ("conversion", r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)",
-         "event.deal-opened"),
+        (
+            "conversion",
+            r"Deal #(?P<deal>\d+) (?P<q>['\"])(?P<title>.*)(?P=q) opened at (?P<stage>.+)",
+            "event.deal-opened",
+        ),
         ("repeat_request", r"Repeat request from (?P<name>.+)", "event.repeat-request"),
         (None, r"Acts signed", "event.acts-signed"),  # whole texts: the same words, whoever wrote them
         (None, r"Disqualified", "event.disqualified"),
