@@ -77,7 +77,10 @@ def test_merge_takes_a_field_from_the_other(crm: Crm, desk: Desk) -> None:
         (["1", "1"], "Cannot merge contact #1 into itself"),
         (["1", "999"], "No contact #999"),
         (["999", "1"], "No contact #999"),
-        (["1", "{other}", "--take", "salary"], "Cannot take 'salary': a contact merge takes name, company, birthday, owner"),
+        (
+            ["1", "{other}", "--take", "salary"],
+            "Cannot take 'salary': a contact merge takes name, company, birthday, owner",
+        ),
         (["{archived}", "1"], "Contact #{archived} Пётр is archived; restore it to merge it"),
     ],
 )  # fmt: skip
