@@ -189,6 +189,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "contacts.new": "New",
         "contacts.new.tip": "Add a contact by hand",
         "contacts.added": "Added: {name} (#{id})",
+        "contacts.dupes": "Duplicates",
+        "contacts.dupes.tip": "Likely duplicates of this contact; merge one into it",
+        "dupes.title": "Likely duplicates of {name}",
+        "dupes.hint": "enter: merge into this contact · esc: close",
+        "dupes.score": "score {score}",
+        "dupes.none": "No likely duplicates of {name}",
+        "dupes.close": "Close",
+        "dupes.close.tip": "Close without merging",
+        "dupes.merge-title": "Merge contacts",
+        "dupes.merge-question": (
+            "Merge #{other} {other_name} into #{keep} {keep_name}? Its deals, history, tasks, leads, phones "
+            "and e-mails move to #{keep}; where both differ, #{keep}'s values stay; #{other} is archived."
+        ),
+        "dupes.merged": "Merged #{other} into {name} (#{keep})",
         "contact-form.new-title": "New contact",
         "contact-form.owner": "Owner (login; empty: you)",
         "contact-form.owner.hint": "anna",
@@ -851,6 +865,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "contacts.new": "Новый",
         "contacts.new.tip": "Добавить контакт вручную",
         "contacts.added": "Добавлен: {name} (№{id})",
+        "contacts.dupes": "Дубли",
+        "contacts.dupes.tip": "Возможные дубли этого контакта; слить один с ним",
+        "dupes.title": "Возможные дубли: {name}",
+        "dupes.hint": "enter — слить с этим контактом · esc — закрыть",
+        "dupes.score": "сходство {score}",
+        "dupes.none": "У контакта {name} дублей не нашлось",
+        "dupes.close": "Закрыть",
+        "dupes.close.tip": "Закрыть, ничего не сливая",
+        "dupes.merge-title": "Слияние контактов",
+        "dupes.merge-question": (
+            "Слить №{other} {other_name} с №{keep} {keep_name}? Его сделки, история, задачи, заявки, "
+            "телефоны и почта перейдут к №{keep}; где данные расходятся, останутся данные №{keep}; "
+            "№{other} уйдёт в архив."
+        ),
+        "dupes.merged": "№{other} слит с контактом {name} (№{keep})",
         "contact-form.new-title": "Новый контакт",
         "contact-form.owner": "Ответственный (логин; пусто — вы)",
         "contact-form.owner.hint": "anna",
