@@ -19,7 +19,13 @@ from crm_tui.data import search as index
 from crm_tui.data.db import database, is_postgres
 from crm_tui.data.models import Company, Contact, Deal, User
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
-from crm_tui.services.validation import normalize_email, normalize_phone, required_text
+from crm_tui.services.validation import (
+    combined,
+    normalize_email,
+    normalize_phone,
+    optional_text,
+    required_text,
+)
 from crm_tui.services.views import CompanyCard, CompanyRow, ContactRow, DealRow
 
 PAGE_SIZE = 50
@@ -138,19 +144,16 @@ def normalize_website(raw: str | None) -> str:
 
 
 def _clean(edit: CompanyEdit) -> dict[str, Any]:
-    """Every field checked at once: one refusal naming each bad field (the code is the first one's)."""
-    problems: dict[str, str] = {}
-    codes: dict[str, str] = {}
-    messages: list[str] = []
+    """Every field checked at once: one refusal naming each bad field (``validation.combined``; with
+    several, ``params["fields"]`` also maps each field to its own code)."""
+    errors: list[InvalidInput] = []
     clean: dict[str, Any] = {}
 
     def check(field: str, fn_: Any) -> None:
         try:
             clean[field] = fn_()
         except InvalidInput as error:
-            problems.update(error.fields)
-            codes.update({name: error.code for name in error.fields})
-            messages.append(error.message)
+            errors.append(error)
 
     check("name", lambda: required_text(edit.name, "name", "Name"))
     check("inn", lambda: normalize_inn(edit.inn))
@@ -158,10 +161,11 @@ def _clean(edit: CompanyEdit) -> dict[str, Any]:
     check("phone", lambda: normalize_phone(edit.phone) if (edit.phone or "").strip() else "")
     check("email", lambda: normalize_email(edit.email) or "")
     check("website", lambda: normalize_website(edit.website))
-    if problems:
-        first = next(iter(codes.values()))
-        raise InvalidInput("; ".join(messages), problems, code=first, params={"fields": codes})
-    clean["address"] = (edit.address or "").strip()[:500]
+    check("address", lambda: optional_text(edit.address, "address", "Address", 500))
+    if errors:
+        refusal = combined(errors)
+        refusal.params = {**refusal.params, "fields": {f: e.code for e in errors for f in e.fields}}
+        raise refusal
     return clean
 
 
@@ -299,7 +303,7 @@ def _refuse_archived(company: Company) -> None:
 
 def create_named(name: str, *, owner_id: int | None, now: datetime) -> int:
     """A company with only a name (named on a contact or a converted lead), indexed."""
-    company = Company.create(name=name.strip()[:300], owner=owner_id, created_at=now)
+    company = Company.create(name=name.strip(), owner=owner_id, created_at=now)
     index.upsert("company", company.id, index.company_body(company.name))
     return int(company.id)
 

@@ -21,6 +21,8 @@ from crm_tui.data.models import Company, Contact, ContactChannel, Interaction, L
 from crm_tui.services import companies
 from crm_tui.services.errors import InvalidInput, NotFound, RuleViolation
 from crm_tui.services.validation import (
+    clean_text,
+    combined,
     format_phone,
     normalize_email,
     normalize_phone,
@@ -111,61 +113,41 @@ def parse_birthday(value: date | str | None, *, today: date | None = None) -> da
 
 
 def _validate(edit: ContactEdit, *, today: date | None) -> dict[str, Any]:
-    """Every field checked at once: one refusal naming each bad field (its code is the first one's,
-    ``params["fields"]`` has each field's)."""
-    problems: dict[str, str] = {}
-    codes: dict[str, str] = {}
-    messages: list[str] = []
+    """Every field checked at once: one refusal naming each bad field (``validation.combined``; with
+    several, ``params["fields"]`` also maps each field to its own code, for a face that words them)."""
+    errors: list[InvalidInput] = []
 
-    def failed(error: InvalidInput) -> None:
-        problems.update(error.fields)
-        codes.update({name: error.code for name in error.fields})
-        messages.append(error.message)
-
-    name = ""
-    try:
-        name = required_text(edit.name, "name", "Name")
-    except InvalidInput as error:
-        failed(error)
-    phones: list[str] = []
-    for raw in edit.phones:
-        if raw.strip():
-            try:
-                phones.append(normalize_phone(raw))
-            except InvalidInput as error:
-                failed(error)
-    emails: list[str] = []
-    for raw in edit.emails:
+    def check(fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            value = normalize_email(raw)
+            return fn(*args, **kwargs)
         except InvalidInput as error:
-            failed(error)
-            continue
-        if value:
-            emails.append(value)
-    birthday = None
-    try:
-        birthday = parse_birthday(edit.birthday, today=today)
-    except InvalidInput as error:
-        failed(error)
-    if not problems and not phones and not emails:
-        failed(
+            errors.append(error)
+            return None
+
+    name = check(required_text, edit.name, "name", "Name") or ""
+    check(optional_text, edit.company_name, "company", "Company")
+    phones = [p for raw in edit.phones if raw.strip() and (p := check(normalize_phone, raw))]
+    emails = [e for raw in edit.emails if (e := check(normalize_email, raw))]
+    birthday = check(parse_birthday, edit.birthday, today=today)
+    tags = [t for raw in edit.tags if (t := check(clean_text, raw, "tags", "A tag", 60))]
+    if not errors and not phones and not emails:
+        errors.append(
             InvalidInput(
                 "A contact needs a phone or an e-mail",
                 {"phone": "a phone or an e-mail is needed", "email": "a phone or an e-mail is needed"},
                 code="contact.channel_required",
             )
         )
-    if problems:
-        first = next(iter(codes.values()))
-        raise InvalidInput("; ".join(messages), problems, code=first, params={"fields": codes})
-    tags = list(dict.fromkeys(t.strip().replace(",", " ")[:60] for t in edit.tags if t.strip()))
+    if errors:
+        refusal = combined(errors)
+        refusal.params = {**refusal.params, "fields": {f: e.code for e in errors for f in e.fields}}
+        raise refusal
     return {
         "name": name,
         "phones": list(dict.fromkeys(phones)),
         "emails": list(dict.fromkeys(emails)),
         "birthday": birthday,
-        "tags": tags,
+        "tags": list(dict.fromkeys(t.replace(",", " ") for t in tags)),
     }
 
 
@@ -272,6 +254,15 @@ def _company_id(edit: ContactEdit, *, owner_id: int | None, now: datetime) -> in
     return companies.resolve(edit.company_name, owner_id=owner_id, now=now)
 
 
+def _same_company(edit: ContactEdit, contact: Contact) -> bool:
+    if contact.company_id is None:
+        return False
+    if edit.company_id is not None:
+        return int(edit.company_id) == contact.company_id
+    current = Company.get_or_none(Company.id == contact.company_id)
+    return current is not None and (edit.company_name or "").strip() == current.name
+
+
 def create(edit: ContactEdit, *, by: int | None, now: datetime, force: bool = False) -> int:
     """Add a contact (and its company, when it names a new one). A phone or an e-mail another contact
     has is refused unless ``force``; then the new contact is marked a possible duplicate of that one."""
@@ -320,7 +311,8 @@ def update(
         else:
             _refuse_duplicates(added_phones, added_emails, contact_id)
         contact.name = clean["name"]
-        contact.company = _company_id(edit, owner_id=contact.owner_id, now=now)
+        if not _same_company(edit, contact):  # the company it has stays, even archived since
+            contact.company = _company_id(edit, owner_id=contact.owner_id, now=now)
         contact.birthday = clean["birthday"]
         contact.tags = ",".join(clean["tags"])
         if edit.owner_id is not None:

@@ -80,7 +80,7 @@ def test_naming_an_existing_company_in_any_case_links_it(desk: Desk) -> None:
             "date.invalid",
             "birthday",
         ),
-        (contacts.ContactEdit("", emails=("a@b.ru",)), "name.required", "name"),
+        (contacts.ContactEdit("", emails=("a@b.ru",)), "text.required", "name"),
         (contacts.ContactEdit("Кто-то", emails=("a@b.ru",), owner_id=999), "user.not_found", None),
         (contacts.ContactEdit("Кто-то", emails=("a@b.ru",), company_id=999), "company.not_found", None),
     ],
@@ -299,7 +299,7 @@ def test_a_company_with_its_requisites(desk: Desk) -> None:
         (companies.CompanyEdit("X", inn="7707083893", kpp="77360"), "kpp.invalid"),
         (companies.CompanyEdit("X", website="not a site"), "website.invalid"),
         (companies.CompanyEdit("X", phone="123"), "phone.invalid"),
-        (companies.CompanyEdit(""), "name.required"),
+        (companies.CompanyEdit(""), "text.required"),
     ],
 )
 def test_company_refusals_write_nothing(
@@ -342,6 +342,11 @@ def test_an_archived_company_is_not_found_nor_given_to_a_contact(desk: Desk, cou
     edit = contacts.ContactEdit("Новый", phones=("+7 926 300-00-01",), company_name="АО Вектор")
     refused(lambda: contacts.create(edit, by=None, now=NOW), "company.archived", counts)
     assert contacts.card(desk.contact_id).company_archived
+    # its contacts are still edited as before (the app's form names the company it has)
+    edit = contacts.ContactEdit("Пётр Сидоров", company_name="АО Вектор", phones=("+7 495 200-30-40",))
+    assert contacts.update(desk.contact_id, edit, by=None, now=NOW).company_id == desk.company_id
+    change = contacts.ContactChange(add_tags=("vip",))
+    assert contacts.change(desk.contact_id, change, by=None, now=NOW).company_id == desk.company_id
     companies.restore(desk.company_id, by=None, now=NOW)
     assert ("company", desk.company_id) in found("вектор")
 
