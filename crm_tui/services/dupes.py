@@ -23,7 +23,7 @@ from itertools import combinations
 from typing import Any
 
 from peewee import fn
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from crm_tui.data import search as index
 from crm_tui.data.db import database, is_postgres
@@ -80,11 +80,15 @@ def _initials_match(short: list[str], full: list[str]) -> bool:
 
 def name_similarity(a: str | None, b: str | None) -> int:
     """0..100: ``Пётр Сидоров`` / ``Сидоров Петр`` 100, ``Иванов И.`` / ``Иван Иванов`` 92."""
-    wa, wb = name_words(a), name_words(b)
+    return _words_similarity(name_words(a), name_words(b))
+
+
+def _words_similarity(wa: list[str], wb: list[str]) -> int:
     if not wa or not wb:
         return 0
     score = fuzz.token_sort_ratio(" ".join(wa), " ".join(wb))
-    if _initials_match(wa, wb) or _initials_match(wb, wa):
+    initials = any(len(w) == 1 for w in wa) or any(len(w) == 1 for w in wb)
+    if initials and (_initials_match(wa, wb) or _initials_match(wb, wa)):
         score = max(score, 92)
     return round(score)
 
@@ -137,17 +141,18 @@ class _Pairs:
 
         for a, b in self.score:
             parent[root(a)] = root(b)
-        found: dict[int, list[int]] = defaultdict(list)
-        for x in list(parent):
-            found[root(x)].append(x)
+        members: dict[int, set[int]] = defaultdict(set)
+        pairs: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for key in self.score:
+            top = root(key[0])
+            members[top].update(key)
+            pairs[top].append(key)
         out = []
-        for ids in found.values():
-            members = set(ids)
-            pairs = [k for k in self.score if k[0] in members]
+        for top, ids in members.items():
             reasons: list[str] = []
-            for k in pairs:
+            for k in pairs[top]:
                 reasons += [r for r in self.reasons[k] if r not in reasons]
-            out.append((sorted(ids), max(self.score[k] for k in pairs), reasons))
+            out.append((sorted(ids), max(self.score[k] for k in pairs[top]), reasons))
         out.sort(key=lambda g: (-g[1], g[0][0]))
         return out
 
@@ -169,24 +174,35 @@ def _channel_pairs(pairs: _Pairs, shared: dict[Any, list[int]], label: str, name
             pairs.add(a, b, 80 + similarity // 5, f"{label}:{value}")
 
 
-def _name_pairs(pairs: _Pairs, block: list[tuple[int, str]], key: Any = name_similarity) -> None:
-    """Within one block (one company), names at least :data:`NAME_THRESHOLD` alike; the block is split by
-    each whole word's first three letters first, so only names sharing a word are compared."""
-    buckets: dict[str, set[int]] = defaultdict(set)
-    names = dict(block)
-    for record_id, name in block:
-        for word in name_words(name):
-            if len(word) > 1:
-                buckets[word[:3]].add(record_id)
-    seen: set[tuple[int, int]] = set()
-    for ids in buckets.values():
-        for a, b in combinations(sorted(ids), 2):
-            if (a, b) in seen:
-                continue
-            seen.add((a, b))
-            similarity = key(names[a], names[b])
-            if similarity >= NAME_THRESHOLD:
-                pairs.add(a, b, similarity * 9 // 10, f"name:{similarity}")
+def _name_pairs(pairs: _Pairs, block: list[tuple[int, str]]) -> None:
+    """Within one block (one company), names at least :data:`NAME_THRESHOLD` alike: rapidfuzz compares
+    each name with the block's others in C; a name with an initial is also matched word by word."""
+    if len(block) < 2:
+        return
+    ids = [record_id for record_id, _ in block]
+    words = [name_words(name) for _, name in block]
+    joined = [" ".join(w) for w in words]
+    found: dict[tuple[int, int], int] = {}
+    for i, text in enumerate(joined[:-1]):
+        if not text:
+            continue
+        for _, score, j in process.extract(
+            text, joined[i + 1 :], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_THRESHOLD, limit=None
+        ):
+            found[(i, i + 1 + j)] = round(score)
+    with_initials = [i for i, w in enumerate(words) if any(len(x) == 1 for x in w)]
+    for i in with_initials:
+        for j in range(len(words)):
+            if i != j and (_initials_match(words[i], words[j]) or _initials_match(words[j], words[i])):
+                key = (min(i, j), max(i, j))
+                found[key] = max(found.get(key, 0), 92)
+    for (i, j), similarity in found.items():
+        pairs.add(ids[i], ids[j], similarity * 9 // 10, f"name:{similarity}")
+
+
+def _raw(query: Any) -> list[tuple[Any, ...]]:
+    """The rows as the driver returns them: a whole-desk read skips the ORM's per-row work."""
+    return list(database.execute_sql(*query.sql()).fetchall())
 
 
 def _live_contacts() -> Any:
@@ -200,12 +216,10 @@ def contact_pairs(only: int | None = None) -> _Pairs:
         .join(Contact)
         .where(_live_contacts())
     )
-    shared_values = (
+    shared_values = (  # the value index alone answers it; archived holders are dropped by _shared
         ContactChannel.select(ContactChannel.value)
-        .join(Contact)
-        .where(_live_contacts())
         .group_by(ContactChannel.value)
-        .having(fn.COUNT(fn.DISTINCT(ContactChannel.contact)) > 1)
+        .having(fn.COUNT(ContactChannel.id) > 1)
     )
     if only is not None:
         shared_values = shared_values.where(
@@ -236,11 +250,10 @@ def contact_pairs(only: int | None = None) -> _Pairs:
             Contact.company == Contact.select(Contact.company).where(Contact.id == only)
         )
     blocks: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for contact_id, name, company_id in (
+    for contact_id, name, company_id in _raw(
         Contact.select(Contact.id, Contact.name, Contact.company)
         .where(_live_contacts(), Contact.company.in_(companies))
         .order_by(Contact.id)
-        .tuples()
     ):
         blocks[company_id].append((contact_id, name))
     for block in blocks.values():
@@ -344,6 +357,14 @@ def _members(kind: str, ids: list[int]) -> list[DupeMember]:
     ]
 
 
+def _members_by_id(kind: str, ids: list[int]) -> dict[int, DupeMember]:
+    """Every member at once, read in chunks (a query per group would cost more than finding them)."""
+    found: dict[int, DupeMember] = {}
+    for start in range(0, len(ids), 500):
+        found.update({m.id: m for m in _members(kind, ids[start : start + 500])})
+    return found
+
+
 def groups(kind: str = "contact", *, limit: int | None = None) -> list[DupeGroup]:
     """Groups of likely duplicates among live records, strongest first."""
     if kind not in KINDS:
@@ -357,7 +378,8 @@ def groups(kind: str = "contact", *, limit: int | None = None) -> list[DupeGroup
     found = pairs.groups()
     if limit is not None:
         found = found[:limit]
-    return [DupeGroup(kind, score, _members(kind, ids), reasons) for ids, score, reasons in found]
+    members = _members_by_id(kind, sorted({i for ids, _, _ in found for i in ids}))
+    return [DupeGroup(kind, score, [members[i] for i in ids], reasons) for ids, score, reasons in found]
 
 
 def of_contact(contact_id: int) -> list[tuple[DupeMember, int, list[str]]]:
