@@ -45,6 +45,7 @@ KIND_STYLES = {
     "conversion": ("★", "$warning"),
     "repeat_request": ("↺", "$warning"),
     "deal_edit": ("≡", "$secondary"),
+    "merge": ("⇄", "$warning"),
 }
 """Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
 
