@@ -60,8 +60,13 @@ def erase(
     from crm_tui.services import personal_data
 
     asks = bool((reason or "").strip()) and not yes  # without a reason the service refuses first
-    if asks and not typer.confirm(f"Erase contact #{contact_id}'s personal data for good?", default=False):
-        raise fail("not erased")
+    if asks:
+        try:
+            sure = typer.confirm(f"Erase contact #{contact_id}'s personal data for good?", default=False)
+        except typer.Abort:  # no answer (end of input, ctrl+c)
+            sure = False
+        if not sure:
+            raise fail("not erased: answer y, or pass --yes")
     with session(db, user) as s:
         result = personal_data.erase(contact_id, reason, by=s.user_id, now=s.now)
     emit(result, as_json, _render_erase)

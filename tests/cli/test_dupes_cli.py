@@ -149,6 +149,9 @@ def test_erase_asks_and_refuses_without_a_reason(crm: Crm, desk: Desk, counts: C
     before = counts()
     run = crm("contact", "erase", str(desk.contact_id))
     assert run.error == "An erasure needs a reason (--reason: the request's date and channel, say)"
+    assert crm("contact", "erase", str(desk.contact_id), "--reason", "x").error == (
+        "not erased: answer y, or pass --yes"
+    )
     assert crm("contact", "erase", "999", "--reason", "x", "--yes").error == "No contact #999"
     assert crm("contact", "export-personal", "999").error == "No contact #999"
     assert counts() == before
