@@ -41,6 +41,13 @@ WORDINGS: tuple[tuple[str | None, re.Pattern[str], str], ...] = tuple(
         (None, r"Disqualified", "event.disqualified"),
         ("note", r"Contact archived", "event.contact-archived"),
         ("note", r"Contact restored", "event.contact-restored"),
+        ("merge", r"Merged contact #(?P<id>\d+) (?P<name>.+)", "event.contact-merged"),
+        ("merge", r"Merged into contact #(?P<id>\d+) (?P<name>.+)", "event.contact-merged-into"),
+        (
+            "merge",
+            r"Company #(?P<other>\d+) (?P<name>.+) merged into #(?P<id>\d+) (?P<keep>.+)",
+            "event.company-merged",
+        ),
     )
 )
 """(the event kind the rules write it as, or None for any, pattern, i18n key). A pattern applies only

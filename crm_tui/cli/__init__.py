@@ -17,11 +17,13 @@ from crm_tui.cli import (
     deal,
     demo,
     desk,
+    dupes,
     export,
     imports,
     intake,
     lead,
     mail,
+    personal,
     remind,
     report,
     script,
@@ -63,6 +65,8 @@ app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, conver
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
 app.add_typer(contact.app, name="contact", help="Contacts: add, list, show the card, edit, archive.")
 app.add_typer(company.app, name="company", help="Companies: add, list, show, edit, archive.")
+dupes.register(app, contact.app, company.app)
+personal.register(contact.app)
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)

@@ -77,6 +77,7 @@ class Company(BaseModel):
     address = CharField(max_length=500, default="", constraints=EMPTY)
     website = CharField(max_length=300, default="", constraints=EMPTY)
     archived_at = DateTimeField(null=True)  # archived: out of lists and search, nothing deleted (m0012)
+    merged_into = IntegerField(null=True)  # archived by a merge into this company (m0019)
 
 
 class Contact(BaseModel):
@@ -87,6 +88,7 @@ class Contact(BaseModel):
     tags = CharField(max_length=500, default="")
     created_at = DateTimeField()
     archived_at = DateTimeField(null=True)  # archived: out of lists and search, history kept (m0012)
+    merged_into = IntegerField(null=True)  # archived by a merge into this contact (m0019)
     # added with --force although this contact had the same phone or e-mail: a possible duplicate (m0012)
     duplicate_of = IntegerField(null=True)
 

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from crm_tui.i18n_format import span
-from crm_tui.services import clock, contacts
+from crm_tui.services import clock, contacts, dupes
 from crm_tui.services.validation import format_phone
 from crm_tui.services.views import ContactCard, ContactRow
 from crm_tui.widgets.app_bound import AppBound
@@ -41,6 +41,13 @@ class ContactListScreen(AppBound, Screen[None]):
     BINDINGS = [
         Binding("n", "new_contact", "New", id="contacts.new", tooltip="Add a contact by hand"),
         Binding("enter", "open_contact", "Open", id="contacts.open", tooltip="The contact card"),
+        Binding(
+            "d",
+            "dupes",
+            "Duplicates",
+            id="contacts.dupes",
+            tooltip="Likely duplicates of this contact; merge one into it",
+        ),
         Binding("m", "toggle_mine", "Mine/all", id="contacts.mine", tooltip="My contacts or everyone's"),
         Binding("r", "reload", "Reload", id="contacts.reload", tooltip="Load the list again"),
     ]
@@ -148,3 +155,39 @@ class ContactListScreen(AppBound, Screen[None]):
             self.notify("No contact here", severity="warning")
             return
         await self.crm.open_contact(row.id)
+
+    async def action_dupes(self) -> None:
+        """The focused contact's likely duplicates; the one chosen is merged into it after a question."""
+        from crm_tui.screens.dialogs.dupes import DupesDialog
+        from crm_tui.screens.dialogs.note import QuestionDialog
+
+        row = self.table.current()
+        if row is None:
+            self.notify("No contact here", severity="warning")
+            return
+        t = self.crm.t
+        found = await self.crm.run_db(dupes.of_contact, row.id)
+        if not found:
+            self.notify(t("dupes.none").format(name=row.name))
+            return
+        names = {member.id: member.name for member, _, _ in found}
+
+        async def merge(other: int) -> None:
+            result = await self.crm.run_rule(dupes.merge_contacts, row.id, other)
+            if result is not None:
+                self.notify(t("dupes.merged").format(other=other, name=result.keep_name, keep=row.id))
+                self.load()
+
+        def answered(other: int, yes: bool | None) -> None:
+            if yes:
+                self.run_worker(merge(other), exclusive=True, group="dupes")
+
+        def chosen(other: int | None) -> None:
+            if other is None:
+                return
+            question = t("dupes.merge-question").format(
+                other=other, other_name=names[other], keep=row.id, keep_name=row.name
+            )
+            self.app.push_screen(QuestionDialog(t("dupes.merge-title"), question), partial(answered, other))
+
+        self.app.push_screen(DupesDialog(row.name, found), chosen)

@@ -317,11 +317,11 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
     ),
     Company: (
         "id", "name", "owner_id", "created_at", "inn", "kpp", "phone", "email", "address", "website",
-        "archived_at",
+        "archived_at", "merged_into",
     ),
     Contact: (
         "id", "name", "company_id", "owner_id", "birthday", "tags", "created_at", "archived_at",
-        "duplicate_of",
+        "merged_into", "duplicate_of",
     ),
     ContactChannel: ("contact_id", "kind", "value", "label", "position"),
     Deal: (
@@ -819,7 +819,7 @@ class _Generator:
                     inn, kpp = demo_requisites(cid, company_name)
                     rows.companies.append(
                         (cid, company_name, plan[_P_OWNER], ts(plan[_P_CONVERTED]), inn, kpp, "", "", "", "",
-                         None)
+                         None, None)
                     )  # fmt: skip
                     rows.search.append(("company", cid, index.company_body(company_name, inn)))
             plan[_P_CONTACT] = contact_id
@@ -988,7 +988,9 @@ class _Generator:
         if rnd() < 0.2:
             birthday = (date(1965, 1, 1) + timedelta(days=int(rnd() * 35 * 365))).isoformat()
         tags = ("", "", "", "", "", "", "vip", "опт", "партнёр", "госсектор")[int(rnd() * 10)]
-        rows.contacts.append((contact_id, name, company_id, owner, birthday, tags, ts(converted), None, None))
+        rows.contacts.append(
+            (contact_id, name, company_id, owner, birthday, tags, ts(converted), None, None, None)
+        )
         phones = [phone]
         emails = [email] if email else []
         rows.channels.append((contact_id, "phone", phone, "mobile", 0))

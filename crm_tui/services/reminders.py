@@ -157,8 +157,11 @@ def _take_over_stale(now: datetime, token: str, assignee_id: int | None, limit: 
     for d in stale:
         still_owed = d["task_done_at"] is None and d["task_due_at"] == d["due_at"]
         changes: dict[Any, Any] = (
-            {ReminderDelivery.claimed_at: now, ReminderDelivery.claim_token: token,
-             ReminderDelivery.attempts: ReminderDelivery.attempts + 1}
+            {
+                ReminderDelivery.claimed_at: now,
+                ReminderDelivery.claim_token: token,
+                ReminderDelivery.attempts: ReminderDelivery.attempts + 1,
+            }
             if still_owed
             else {ReminderDelivery.dropped_at: now}
         )

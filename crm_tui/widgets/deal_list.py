@@ -231,8 +231,9 @@ class DealList(Widget, can_focus=False):
     def cursor_style(self) -> Style:
         parent = self.parent
         active = isinstance(parent, Widget) and parent.has_class("-active")
-        return self.get_component_rich_style("deal-list--cursor" if active else "deal-list--cursor-blurred",
-                                             partial=True)
+        return self.get_component_rich_style(
+            "deal-list--cursor" if active else "deal-list--cursor-blurred", partial=True
+        )
 
     def bar_cell(self, y: int) -> Segment:
         """The scroll bar's cell on line ``y``: thumb where the view is within the stage, track elsewhere."""

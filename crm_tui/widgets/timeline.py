@@ -46,6 +46,7 @@ KIND_STYLES = {
     "repeat_request": ("↺", "$warning"),
     "deal_edit": ("≡", "$secondary"),
     "event": ("✱", "$text-muted"),
+    "merge": ("⇄", "$warning"),
 }
 """Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
 
