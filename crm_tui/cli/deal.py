@@ -1,4 +1,4 @@
-"""``crm deal ...``: list deals and move them through the pipeline."""
+"""``crm deal ...``: enter deals, edit them, move them through the pipeline, reopen and archive them."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from crm_tui.cli.common import DbOpt, JsonOpt, UserOpt, emit, id_argument, sessi
 from crm_tui.cli.lead import AfterOpt, LimitOpt, check_limit, local, next_page
 
 if TYPE_CHECKING:
-    from crm_tui.services.views import DealRow
+    from crm_tui.services.views import DealRow, TaskRow
 
 app = typer.Typer(no_args_is_help=True)
 
 IdArg = Annotated[int, id_argument("Deal id.")]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="What is sold: 'CRM для отдела продаж'.")]
+AmountOpt = Annotated[
+    str | None,
+    typer.Option("--amount", help="Amount as you type it: 150000, '150 000', '150 000,50'."),
+]
+CurrencyOpt = Annotated[
+    str | None, typer.Option("--currency", help="Currency code (default: the desk's currency.default).")
+]
+CloseOpt = Annotated[
+    str | None, typer.Option("--expected-close", help="Expected close date, 2027-01-31 ('' clears it).")
+]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="The manager who owns it (login).")]
+ContactOpt = Annotated[int | None, typer.Option("--contact", help="Contact id.")]
 
 
 def _stage(row: DealRow) -> str:
@@ -70,10 +83,15 @@ def list_(
 
 
 def _render_detail(data: dict[str, Any]) -> list[str]:
+    from crm_tui.deal_words import by_text, event_text
+    from crm_tui.i18n import pick_lang
+
+    lang = pick_lang()
     row: DealRow = data["deal"]
     fields = [
         ("deal", f"#{row.id} {row.title}"),
         ("stage", _stage(row) + (f" ({row.lost_reason})" if row.lost_reason else "")),
+        ("archived", local(row.archived_at)),
         ("amount", row.money),
         ("contact", f"#{row.contact_id} {row.contact_name}" if row.contact_id else ""),
         ("company", row.company_name or ""),
@@ -85,29 +103,169 @@ def _render_detail(data: dict[str, Any]) -> list[str]:
     ]
     width = max(len(k) for k, _ in fields)
     lines = [f"{k.ljust(width)}  {v}" for k, v in fields if v]
-    lines.append("history:")
-    for move in data["history"]:
-        start = f"{move['from']} -> " if move["from"] else ""
-        who = f" by {move['by']}" if move["by"] else ""
-        lines.append(f"  {local(move['at'])}  {start}{move['to']}{who}")
     for task in data["tasks"]:
         lines.append(f"task #{task.id}: {task.title}, due {local(task.due_at)}")
+    lines.append("history (newest first):")
+    for event in data["events"]:
+        lines.append(f"  {local(event.at)}  {by_text(event, lang)}  {event_text(event, lang)}")
     return lines
+
+
+def _show_json(data: dict[str, Any]) -> dict[str, Any]:
+    from crm_tui.services.views import to_json
+
+    return {
+        "deal": to_json(data["deal"]),
+        "history": [event.as_json() for event in data["events"]],
+        "tasks": to_json(data["tasks"]),
+    }
+
+
+def _closed_line(closed: list[TaskRow]) -> list[str]:
+    return [f"closed task #{task.id}: {task.title}" for task in closed]
+
+
+def _done(before: list[TaskRow]) -> list[TaskRow]:
+    """Of the deal's open tasks before it closed, those the closing closed."""
+    from crm_tui.services import tasks
+
+    found = []
+    for task in before:
+        now = tasks.row(task.id)
+        if now.done_at is not None:
+            found.append(now)
+    return found
 
 
 @app.command("show")
 def show(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
-    """A deal's fields, its stage history (who moved it, when) and its open tasks."""
+    """A deal's fields, its open tasks and its history newest first: calls, e-mails, meetings, notes,
+    stage moves, edits (who, when, from, to), reopening and archiving."""
     from crm_tui.services import deals, tasks
 
     with session(db, user):
         row = deals.row(deal_id)
-        history = [
-            {"from": from_stage, "to": to_stage, "by": by, "at": at}
-            for from_stage, to_stage, by, at in deals.history(deal_id)
-        ]
+        events = deals.events(deal_id)
         open_tasks = tasks.open_for(deal_id=deal_id)
-    emit({"deal": row, "history": history, "tasks": open_tasks}, as_json, _render_detail)
+    data = {"deal": row, "events": events, "tasks": open_tasks}
+    emit(_show_json(data) if as_json else data, as_json, _render_detail)
+
+
+def _summary(r: DealRow) -> list[str]:
+    lines = [f"deal #{r.id} {r.title}: {_stage(r)}, {r.money}"]
+    extra = [
+        f"owner {r.owner_login}" if r.owner_login else "",
+        f"contact #{r.contact_id} {r.contact_name}" if r.contact_id else "",
+        f"expected close {r.expected_close.isoformat()}" if r.expected_close else "",
+    ]
+    if any(extra):
+        lines.append("  " + ", ".join(x for x in extra if x))
+    return lines
+
+
+@app.command("add")
+def add(
+    title: TitleOpt = None,
+    contact: ContactOpt = None,
+    company: Annotated[int | None, typer.Option("--company", help="Company id.")] = None,
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    expected_close: CloseOpt = None,
+    owner: OwnerOpt = None,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Stage number or name (default: Need discovery).")
+    ] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enter a deal by hand; it opens at the stage after "Lead registered" unless --stage says otherwise."""
+    from crm_tui.services import deals
+
+    with session(db, user) as s:
+        row = deals.add(
+            title or "",
+            contact_id=contact,
+            company_id=company,
+            amount=amount if amount is not None else 0,
+            currency=currency,
+            expected_close=expected_close,
+            owner=owner,
+            stage=stage,
+            by=s.user_id,
+            now=s.now,
+        )
+    emit(row, as_json, _summary)
+
+
+@app.command("edit")
+def edit(
+    deal_id: IdArg,
+    title: TitleOpt = None,
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    expected_close: CloseOpt = None,
+    owner: OwnerOpt = None,
+    contact: ContactOpt = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a deal's title, amount, currency, expected close, owner or contact; each change is kept in
+    its history. A won or lost deal keeps its amount and dates until it is reopened."""
+    from crm_tui.services import deals
+
+    with session(db, user) as s:
+        before = deals.row(deal_id)
+        row = deals.edit(
+            deal_id,
+            title=title,
+            amount=amount,
+            currency=currency,
+            expected_close=expected_close,
+            owner=owner,
+            contact_id=contact,
+            by=s.user_id,
+            now=s.now,
+        )
+    emit(row, as_json, lambda r: _summary(r) if r != before else [f"deal #{r.id}: nothing to change"])
+
+
+@app.command("reopen")
+def reopen(
+    deal_id: IdArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required): 'клиент вернулся'.")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A won or lost deal goes back to the open stage it closed from."""
+    from crm_tui.services import deals
+
+    with session(db, user) as s:
+        before = deals.row(deal_id)
+        row = deals.reopen(deal_id, reason, by=s.user_id, now=s.now)
+    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title} reopened: {_stage(before)} -> {_stage(r)}"])
+
+
+@app.command("archive")
+def archive(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """A deal entered by mistake leaves the board, lists, search and reports; its history is kept."""
+    from crm_tui.services import deals
+
+    with session(db, user) as s:
+        row = deals.archive(deal_id, by=s.user_id, now=s.now)
+    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title} archived (`crm deal restore {r.id}` undoes it)"])
+
+
+@app.command("restore")
+def restore(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """An archived deal back on the board, in the lists, search and reports."""
+    from crm_tui.services import deals
+
+    with session(db, user) as s:
+        row = deals.restore(deal_id, by=s.user_id, now=s.now)
+    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title} restored at {_stage(r)}"])
 
 
 @app.command("move")
@@ -120,12 +278,18 @@ def move(
     as_json: JsonOpt = False,
 ) -> None:
     """Move a deal to a stage; the move is recorded in its history."""
-    from crm_tui.services import deals
+    from crm_tui.services import deals, tasks
 
     with session(db, user) as s:
         before = deals.row(deal_id)
+        open_before = tasks.open_for(deal_id=deal_id)
         row = deals.move(deal_id, stage, by=s.user_id, now=s.now, reason=reason)
-    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title}: {_stage(before)} -> {_stage(r)}"])
+        closed = _done(open_before) if row.stage_kind != "open" else []
+    emit(
+        row,
+        as_json,
+        lambda r: [f"deal #{r.id} {r.title}: {_stage(before)} -> {_stage(r)}", *_closed_line(closed)],
+    )
 
 
 @app.command("sign-acts")
@@ -149,8 +313,10 @@ def lose(
     as_json: JsonOpt = False,
 ) -> None:
     """Close a deal as lost, with the reason."""
-    from crm_tui.services import deals
+    from crm_tui.services import deals, tasks
 
     with session(db, user) as s:
+        open_before = tasks.open_for(deal_id=deal_id)
         row = deals.lose(deal_id, reason, by=s.user_id, now=s.now)
-    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title} lost: {r.lost_reason}"])
+        closed = _done(open_before)
+    emit(row, as_json, lambda r: [f"deal #{r.id} {r.title} lost: {r.lost_reason}", *_closed_line(closed)])

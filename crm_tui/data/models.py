@@ -33,6 +33,7 @@ INTERACTION_KINDS = (
     "stage_change",
     "conversion",
     "repeat_request",
+    "deal_edit",
 )
 
 
@@ -151,12 +152,13 @@ class Deal(BaseModel):
     lost_at = DateTimeField(null=True)
     stage_entered_at = DateTimeField()
     created_at = DateTimeField()
+    # a deal entered by mistake: off the board, the lists, the search and the reports; history kept (m0011)
+    archived_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = (
-            (("stage", "currency", "amount"), False),  # kanban counts and sums from the index alone
-            (("stage", "stage_entered_at"), False),
-        )
+        # The counts and sums by (stage, currency, amount) read a partial index over the unarchived deals,
+        # and a small one finds the archived deals: migration 11 creates both.
+        indexes = ((("stage", "stage_entered_at"), False),)
 
 
 class StageTotal(BaseModel):

@@ -113,7 +113,10 @@ _SOURCE_SQL = {
         "FROM contact c LEFT JOIN company co ON co.id = c.company_id"
     ),
     "company": "SELECT id, name, '' FROM company",
-    "deal": "SELECT d.id, d.title, co.name, '' FROM deal d LEFT JOIN company co ON co.id = d.company_id",
+    "deal": (
+        "SELECT d.id, d.title, co.name, '' FROM deal d LEFT JOIN company co ON co.id = d.company_id "
+        "WHERE d.archived_at IS NULL"  # an archived deal is out of the search (deals.archive)
+    ),
 }
 
 

@@ -2,7 +2,8 @@
 
 Header (name, company, phones, e-mails, birthday, owner, tags), the contact's deals with their stages,
 open tasks, and the whole interaction history newest first, paged as the user scrolls. ``l`` logs a
-call, ``a`` adds a note, ``t`` plans a task, ``e`` edits the header; what is saved shows at once.
+call, ``a`` adds a note, ``t`` plans a task, ``e`` edits the header, ``d`` edits a deal, ``o`` reopens
+a won or lost deal; what is saved shows at once.
 
 A call-script pane can dock beside the timeline in ``#call-pane`` (hidden until it is used).
 """
@@ -24,13 +25,14 @@ from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
 from crm_tui.i18n_words import task_title
 from crm_tui.screens.dialogs.contact_form import ContactFormDialog
+from crm_tui.screens.dialogs.deal_form import DealFormDialog, DealPickDialog, refusal_text
 from crm_tui.screens.dialogs.log_call import LogCallDialog
-from crm_tui.screens.dialogs.note import NoteDialog
+from crm_tui.screens.dialogs.note import NoteDialog, QuestionDialog, ReasonForm
 from crm_tui.screens.dialogs.task_form import TaskFormDialog
-from crm_tui.services import clock, contacts, interactions
+from crm_tui.services import clock, contacts, deals, interactions
 from crm_tui.services.errors import CrmError
 from crm_tui.services.validation import format_phone
-from crm_tui.services.views import ContactCard, InteractionRow, TaskRow
+from crm_tui.services.views import ContactCard, DealRow, InteractionRow, TaskRow
 from crm_tui.widgets.app_bound import AppBound
 from crm_tui.widgets.key_footer import KeyFooter
 from crm_tui.widgets.timeline import Timeline
@@ -108,6 +110,17 @@ class ContactCardScreen(AppBound, Screen[None]):
         Binding("t", "add_task", "Task", id="card.task", tooltip="Plan a task for this contact"),
         Binding("e", "edit", "Edit", id="card.edit", tooltip="Edit name, company, phones, e-mails, tags"),
         Binding("k", "call", "Call", id="card.call", tooltip="Call with a script; the pane docks beside"),
+        Binding(
+            "d", "edit_deal", "Edit deal", id="card.edit-deal", tooltip="Edit one of the contact's deals"
+        ),
+        Binding(
+            "o",
+            "reopen_deal",
+            "Reopen deal",
+            id="card.reopen",
+            tooltip="Reopen a won or lost deal, with a reason",
+            show=False,  # seldom needed: in the help (?) and the palette, not in the footer
+        ),
         Binding("escape", "back", "Back", id="card.back", tooltip="Back to the previous screen"),
     ]
 
@@ -232,6 +245,63 @@ class ContactCardScreen(AppBound, Screen[None]):
     async def on_call_script_pane_ended(self) -> None:
         self.query_one("#call-pane", Vertical).remove_class("-open")
         self.timeline.focus()
+        await self.reload()
+
+    async def pick_deal(self, title: str, choices: list[DealRow]) -> DealRow | None:
+        """The one deal there is, or the one picked from a list; ``None`` when there is none or cancelled."""
+        if len(choices) == 1:
+            return choices[0]
+        if not choices:
+            return None
+        picked = await self.app.push_screen_wait(DealPickDialog(title, choices))
+        return next((d for d in choices if d.id == picked), None)
+
+    @work(group="card-deal")
+    async def action_edit_deal(self) -> None:
+        """The deal form on one of the contact's deals (picked when there are several)."""
+        if self.card is None:
+            return
+        if not self.card.deals:
+            self.notify(self.crm.t("card.no-deals"), severity="warning")
+            return
+        deal = await self.pick_deal(self.crm.t("card.pick-deal"), self.card.deals)
+        if deal is None:
+            return
+        saved = await self.app.push_screen_wait(DealFormDialog(deal))
+        if saved is not None:
+            self.notify(self.crm.t("deal-form.saved").format(title=saved.title, amount=saved.money))
+            await self.reload()
+
+    @work(group="card-deal")
+    async def action_reopen_deal(self) -> None:
+        """A won or lost deal back to the stage it closed from: picked, confirmed, with a reason."""
+        if self.card is None:
+            return
+        closed = [d for d in self.card.deals if d.stage_kind != "open"]
+        if not closed:
+            self.notify(self.crm.t("card.no-closed"), severity="warning")
+            return
+        deal = await self.pick_deal(self.crm.t("card.pick-closed"), closed)
+        if deal is None:
+            return
+        lang = self.crm.lang
+        question = self.crm.t("card.reopen-question").format(title=deal.title, stage=deal.stage_title(lang))
+        if not await self.app.push_screen_wait(QuestionDialog(self.crm.t("card.reopen"), question)):
+            return
+        reason = await self.app.push_screen_wait(
+            ReasonForm(self.crm.t("card.reopen-why").format(title=deal.title))
+        )
+        if reason is None:
+            return
+        try:
+            row = await self.crm.run_db(
+                deals.reopen, deal.id, reason, by=self.crm.user_id, now=self.crm.now()
+            )
+        except CrmError as error:
+            self.notify(refusal_text(error, self.crm.t), severity="error")
+            return
+        stage = row.stage_title(lang)
+        self.notify(self.crm.t("card.reopened").format(title=row.title, stage=stage))
         await self.reload()
 
     async def refresh_card(self) -> None:

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static
 
+from crm_tui.screens.dialogs.deal_form import DealFormDialog
 from crm_tui.screens.dialogs.note import QuestionDialog, ReasonForm
 from crm_tui.services import deals
 from crm_tui.services.errors import CrmError, InvalidInput, NeedsReason, NotFound, RuleViolation
@@ -113,7 +114,8 @@ def load_board(first_page: int = FIRST_PAGE) -> Board:
 
 
 class DealKanbanScreen(AppBound, Screen[None]):
-    """Deals by stage. ``[``/``]`` move the selected deal back/forward, ``enter`` opens its contact."""
+    """Deals by stage. ``[``/``]`` move the selected deal back/forward, ``enter`` opens its contact, ``e``
+    edits it and ``n`` adds a deal at the stage the cursor is on."""
 
     CSS_PATH = "deal_kanban.tcss"
     BINDINGS = [
@@ -128,6 +130,10 @@ class DealKanbanScreen(AppBound, Screen[None]):
         Binding("s", "sign_acts", "Acts signed", id="kanban.sign-acts",
                 tooltip="Record that the acceptance acts are signed"),
         Binding("x", "lose", "Lost…", id="kanban.lose", tooltip="Close the deal as lost, with a reason"),
+        Binding("e", "edit_deal", "Edit", id="kanban.edit",
+                tooltip="Edit the deal: title, amount, currency, close date, owner, contact"),
+        Binding("n", "new_deal", "New deal", id="kanban.new",
+                tooltip="A new deal at the stage the cursor is on"),
         Binding("r", "reload", "Reload", id="kanban.reload", tooltip="Load the board again"),
     ]
 
@@ -468,6 +474,46 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     async def action_reload(self) -> None:
         await self.reload()
+
+    @work(group="kanban-move")
+    async def action_edit_deal(self) -> None:
+        async with self.writing:  # the board is read once, here, not again as the dialog closes
+            await self.edit_deal()
+
+    async def edit_deal(self) -> None:
+        """The deal form on the selected card; the board (its totals) is read again once it is saved."""
+        picked = self.selected()
+        if picked is None:
+            return
+        _column, deal = picked
+        saved = await self.app.push_screen_wait(DealFormDialog(deal))
+        if saved is not None:
+            await self.reload()
+            self.show_summary(self.say("deal-form.saved", title=saved.title, amount=saved.money))
+
+    @work(group="kanban-move")
+    async def action_new_deal(self) -> None:
+        async with self.writing:
+            await self.new_deal()
+
+    async def new_deal(self) -> None:
+        """The deal form for a new deal at the stage the cursor is on (an open one)."""
+        column = self.current_column()
+        if column is None:
+            return
+        if column.stage.kind != "open":  # on Won or Lost: a new deal opens where a hand-made one does
+            added = await self.app.push_screen_wait(DealFormDialog())
+        else:
+            added = await self.app.push_screen_wait(DealFormDialog(stage=column.stage))
+        if added is not None:
+            await self.reload()
+            target = next((c for c in self.columns() if c.stage.id == added.stage_id), None)
+            if target is not None:
+                self.focus_column(target)
+                for index, row in enumerate(target.deals):
+                    if row.id == added.id:
+                        target.cards.move_to(index)
+            self.show_summary(self.say("deal-form.added", title=added.title, amount=added.money))
 
     @on(StageColumn.Picked)
     async def open_contact(self, event: StageColumn.Picked) -> None:

@@ -321,7 +321,7 @@ _COLUMNS: dict[type[BaseModel], tuple[str, ...]] = {
     Deal: (
         "id", "title", "contact_id", "company_id", "pipeline_id", "stage_id", "amount", "currency",
         "owner_id", "lead_id", "expected_close", "acts_signed_at", "lost_reason", "won_at", "lost_at",
-        "stage_entered_at", "created_at",
+        "stage_entered_at", "created_at", "archived_at",
     ),
     StageHistory: ("deal_id", "from_stage_id", "to_stage_id", "by_id", "at", "left_at"),
     Interaction: (
@@ -1048,7 +1048,7 @@ class _Generator:
                 deal_id, title, contact_id, company_id, desk.pipeline_id, stage_id, amount, currency, owner,
                 lead_id, expected, ts(acts) if acts is not None else None, lost_reason,
                 ts(won) if won is not None else None, ts(lost) if lost is not None else None, ts(entered),
-                ts(converted),
+                ts(converted), None,
             )
         )  # fmt: skip
         # each stay ends where the next move begins (moves are strictly later: dwell >= 600 s)

@@ -153,6 +153,7 @@ def _to_row(r: dict[str, Any]) -> InteractionRow:
         lead_id=r["lead"],
         contact_id=r["contact"],
         deal_id=r["deal"],
+        data=(r["data"] or "") if r["kind"] == "deal_edit" else "",
     )
 
 

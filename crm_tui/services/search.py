@@ -51,7 +51,7 @@ def search(text: str, *, kinds: Iterable[str] | None = None, limit: int = 20) ->
             labels[("company", r.id)] = (r.name, "")
     if "deal" in by_kind:
         for r in Deal.select(Deal.id, Deal.title, Deal.amount, Deal.currency).where(
-            Deal.id.in_(by_kind["deal"])
+            Deal.id.in_(by_kind["deal"]), Deal.archived_at.is_null()
         ):
             labels[("deal", r.id)] = (r.title, format_money(r.amount, r.currency))
     return [SearchHit(kind, rid, *labels[(kind, rid)]) for kind, rid in found if (kind, rid) in labels]

@@ -6,17 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+from crm_tui.services.money import CURRENCY_SIGNS, format_money
 
-
-def format_money(amount: int, currency: str = "RUB") -> str:
-    """``125000000, "RUB"`` -> ``"1 250 000 ₽"`` (minor units in, whole units out when exact)."""
-    whole, cents = divmod(abs(amount), 100)
-    text = f"{whole:,}".replace(",", " ")
-    if cents:
-        text += f".{cents:02d}"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{text} {CURRENCY_SIGNS.get(currency, currency)}"
+__all__ = ["CURRENCY_SIGNS", "format_money"]
 
 
 def to_json(value: Any) -> Any:
@@ -136,6 +128,8 @@ class DealRow:
     lost_reason: str | None
     created_at: datetime
     stage_name_ru: str | None = None
+    archived_at: datetime | None = None
+    company_id: int | None = None
 
     @property
     def money(self) -> str:
@@ -144,6 +138,50 @@ class DealRow:
     def stage_title(self, lang: str) -> str:
         """The deal's stage as the desk's language names it."""
         return stage_title(self.stage_name, self.stage_name_ru, lang)
+
+
+@dataclass(frozen=True)
+class DealEvent:
+    """One event of a deal's history, with stable keys for every face and ``--json``.
+
+    ``kind``: ``created``, ``stage`` (a move), ``reopened``, ``edited``, ``archived``, ``restored``, or an
+    interaction's kind (``call_in``, ``call_out``, ``email_in``, ``email_out``, ``meeting``, ``note``...).
+    ``from``/``to`` are stage names (English; ``from_ru``/``to_ru`` the desk's Russian names) for moves;
+    ``changes`` maps an edited field to ``[old, new]`` (amount in minor units, owner by login, dates ISO);
+    ``reason`` is why a deal was lost or reopened; ``text`` is what a person wrote (a call's subject and
+    summary, a note)."""
+
+    kind: str
+    at: datetime
+    by: str | None  # login
+    by_name: str | None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    from_stage_ru: str | None = None
+    to_stage_ru: str | None = None
+    reason: str | None = None
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    text: str = ""
+    duration: int | None = None
+    outcome: str = ""
+    currency: str = ""
+    closed_tasks: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "by": self.by,
+            "by_name": self.by_name,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "reason": self.reason,
+            "changes": self.changes,
+            "text": self.text,
+            "duration": self.duration,
+            "outcome": self.outcome,
+            "closed_tasks": self.closed_tasks,
+        }
 
 
 @dataclass(frozen=True)
@@ -196,6 +234,7 @@ class InteractionRow:
     lead_id: int | None
     contact_id: int | None
     deal_id: int | None
+    data: str = ""  # a deal edit's stored code and values (JSON), worded when shown; "" for other kinds
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.visual import Visual
 
+from crm_tui.deal_words import stored_edit_text
 from crm_tui.i18n import t
 from crm_tui.i18n_format import when
 from crm_tui.i18n_words import event_words, outcome_word
@@ -43,6 +44,7 @@ KIND_STYLES = {
     "stage_change": ("→", "$primary"),
     "conversion": ("★", "$warning"),
     "repeat_request": ("↺", "$warning"),
+    "deal_edit": ("≡", "$secondary"),
 }
 """Each kind's mark and colour; its name is the i18n key ``timeline.<kind>`` (``☎ in``, ``✎ note``)."""
 
@@ -83,6 +85,8 @@ def event_content(
     parts += ["  · ", (row.by_name or t("timeline.system", lang), "$text-muted")]
     names = stage_names or {}
     body = [event_words(text, lang, names, row.kind) for text in (row.subject, row.summary) if text]
+    if row.kind == "deal_edit":  # the deal's title, then what changed, worded from the stored code
+        body += [text for text in (stored_edit_text(row.data, lang),) if text]
     for text in body:
         first = text.splitlines()[0] if text.strip() else ""
         parts += ["\n    ", first if len(first) <= 400 else first[:399] + "…"]
