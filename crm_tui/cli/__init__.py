@@ -12,11 +12,13 @@ import typer
 from crm_tui.cli import (
     backup,
     deal,
+    deal_line,
     demo,
     desk,
     export,
     intake,
     lead,
+    product,
     remind,
     report,
     script,
@@ -54,6 +56,8 @@ desk.register(app)
 demo.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
+deal.app.add_typer(deal_line.app, name="line", help="A deal's lines: what is sold; the amount follows.")
+app.add_typer(product.app, name="product", help="The catalogue: products, prices, VAT rates.")
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)
