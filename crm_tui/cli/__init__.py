@@ -15,6 +15,7 @@ from crm_tui.cli import (
     deal_line,
     demo,
     desk,
+    doc,
     export,
     intake,
     lead,
@@ -57,6 +58,7 @@ demo.register(app)
 app.add_typer(lead.app, name="lead", help="Leads: register, list, triage, convert.")
 app.add_typer(deal.app, name="deal", help="Deals: list and move through the pipeline.")
 deal.app.add_typer(deal_line.app, name="line", help="A deal's lines: what is sold; the amount follows.")
+app.add_typer(doc.app, name="doc", help="Documents from a deal's lines: proposal, invoice, act.")
 app.add_typer(product.app, name="product", help="The catalogue: products, prices, VAT rates.")
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
