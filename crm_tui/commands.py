@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from crm_tui.app import CrmApp
 
 
-
 class CrmCommands(Provider):
     """Switch areas, add a lead, search; plus the actions of the screen underneath (screen-aware)."""
 
@@ -38,6 +37,7 @@ class CrmCommands(Provider):
             (f"{app.t('app.search')}: {app.t('palette.search')}", app.action_search, "/"),
             (f"{app.t('inbox.new')}…", self._new_lead, app.t("palette.new-lead-key")),
             (f"{app.t('app.help')}: {app.t('palette.help')}", app.action_help, "?"),
+            (f"{app.t('catalogue.title')}: {app.t('palette.catalogue')}", self._catalogue, ""),
         ]
         screen = self.screen
         for key, bindings in screen._bindings.key_to_bindings.items():
@@ -52,6 +52,11 @@ class CrmCommands(Provider):
                         )
                     )
         return items
+
+    async def _catalogue(self) -> None:
+        from crm_tui.screens.catalogue import CatalogueScreen
+
+        await self.crm.push_screen(CatalogueScreen())
 
     async def _new_lead(self) -> None:
         app = self.crm

@@ -45,8 +45,10 @@ MIN_COLUMN = 24
 REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), key)
     for pattern, key in (
-        (r"Deal #(?P<deal>\d+) is already (?P<kind>\w+); a closed deal does not move",
-         "kanban.refused.closed"),
+        (
+            r"Deal #(?P<deal>\d+) is already (?P<kind>\w+); a closed deal does not move",
+            "kanban.refused.closed",
+        ),
         (r"Deal #(?P<deal>\d+) is already at (?P<stage>.+)", "kanban.refused.same-stage"),
         (r"Deal #(?P<deal>\d+) is already (?P<kind>\w+)", "kanban.refused.already"),
         (r"Acts not signed: .*", "kanban.refused.acts"),
@@ -73,20 +75,62 @@ class KanbanBoard(AppBound, HorizontalScroll, can_focus=True, inherit_bindings=F
     active column's cards (``j``/``k`` move like the arrows)."""
 
     BINDINGS = [
-        Binding("down,j", "cards('cursor_down')", "Down", show=False, id="kanban.down",
-                tooltip="Next card in the stage"),
-        Binding("up,k", "cards('cursor_up')", "Up", show=False, id="kanban.up",
-                tooltip="Previous card in the stage"),
-        Binding("home", "cards('first')", "First", show=False, id="kanban.first",
-                tooltip="First card in the stage"),
-        Binding("end", "cards('last')", "Last", show=False, id="kanban.last",
-                tooltip="Last card in the stage (loads the rest)"),
-        Binding("pagedown", "cards('page_down')", "Page down", show=False, id="kanban.page-down",
-                tooltip="A page of cards down"),
-        Binding("pageup", "cards('page_up')", "Page up", show=False, id="kanban.page-up",
-                tooltip="A page of cards up"),
-        Binding("enter", "cards('select')", "Open", show=False, id="kanban.open",
-                tooltip="Open the deal's contact card"),
+        Binding(
+            "down,j",
+            "cards('cursor_down')",
+            "Down",
+            show=False,
+            id="kanban.down",
+            tooltip="Next card in the stage",
+        ),
+        Binding(
+            "up,k",
+            "cards('cursor_up')",
+            "Up",
+            show=False,
+            id="kanban.up",
+            tooltip="Previous card in the stage",
+        ),
+        Binding(
+            "home",
+            "cards('first')",
+            "First",
+            show=False,
+            id="kanban.first",
+            tooltip="First card in the stage",
+        ),
+        Binding(
+            "end",
+            "cards('last')",
+            "Last",
+            show=False,
+            id="kanban.last",
+            tooltip="Last card in the stage (loads the rest)",
+        ),
+        Binding(
+            "pagedown",
+            "cards('page_down')",
+            "Page down",
+            show=False,
+            id="kanban.page-down",
+            tooltip="A page of cards down",
+        ),
+        Binding(
+            "pageup",
+            "cards('page_up')",
+            "Page up",
+            show=False,
+            id="kanban.page-up",
+            tooltip="A page of cards up",
+        ),
+        Binding(
+            "enter",
+            "cards('select')",
+            "Open",
+            show=False,
+            id="kanban.open",
+            tooltip="Open the deal's contact card",
+        ),
     ]
 
     def on_mount(self) -> None:
@@ -108,8 +152,9 @@ class Board:
 def load_board(first_page: int = FIRST_PAGE) -> Board:
     """Stage totals and the first cards of every stage (one thread-worker call)."""
     columns = deals.stage_columns()
-    pages = {c.stage.id: deals.list_page(stage_id=c.stage.id, limit=first_page) if c.count else []
-             for c in columns}
+    pages = {
+        c.stage.id: deals.list_page(stage_id=c.stage.id, limit=first_page) if c.count else [] for c in columns
+    }
     return Board(columns, pages)
 
 
@@ -119,21 +164,44 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     CSS_PATH = "deal_kanban.tcss"
     BINDINGS = [
-        Binding("left,h", "column(-1)", "Prev stage", id="kanban.left", show=False,
-                tooltip="The previous stage"),
-        Binding("right,l", "column(1)", "Next stage", id="kanban.right", show=False,
-                tooltip="The next stage"),
-        Binding("left_square_bracket,shift+left", "move_deal(-1)", "◀ Move", id="kanban.move-back",
-                tooltip="Move the selected deal one stage back"),
-        Binding("right_square_bracket,shift+right", "move_deal(1)", "Move ▶", id="kanban.move-forward",
-                tooltip="Move the selected deal one stage on (the last step wins it)"),
-        Binding("s", "sign_acts", "Acts signed", id="kanban.sign-acts",
-                tooltip="Record that the acceptance acts are signed"),
+        Binding(
+            "left,h", "column(-1)", "Prev stage", id="kanban.left", show=False, tooltip="The previous stage"
+        ),
+        Binding(
+            "right,l", "column(1)", "Next stage", id="kanban.right", show=False, tooltip="The next stage"
+        ),
+        Binding(
+            "left_square_bracket,shift+left",
+            "move_deal(-1)",
+            "◀ Move",
+            id="kanban.move-back",
+            tooltip="Move the selected deal one stage back",
+        ),
+        Binding(
+            "right_square_bracket,shift+right",
+            "move_deal(1)",
+            "Move ▶",
+            id="kanban.move-forward",
+            tooltip="Move the selected deal one stage on (the last step wins it)",
+        ),
+        Binding(
+            "s",
+            "sign_acts",
+            "Acts signed",
+            id="kanban.sign-acts",
+            tooltip="Record that the acceptance acts are signed",
+        ),
         Binding("x", "lose", "Lost…", id="kanban.lose", tooltip="Close the deal as lost, with a reason"),
-        Binding("e", "edit_deal", "Edit", id="kanban.edit",
-                tooltip="Edit the deal: title, amount, currency, close date, owner, contact"),
-        Binding("n", "new_deal", "New deal", id="kanban.new",
-                tooltip="A new deal at the stage the cursor is on"),
+        Binding(
+            "e",
+            "edit_deal",
+            "Edit",
+            id="kanban.edit",
+            tooltip="Edit the deal: title, amount, currency, close date, owner, contact",
+        ),
+        Binding(
+            "n", "new_deal", "New deal", id="kanban.new", tooltip="A new deal at the stage the cursor is on"
+        ),
         Binding("r", "reload", "Reload", id="kanban.reload", tooltip="Load the board again"),
     ]
 
@@ -266,8 +334,15 @@ class DealKanbanScreen(AppBound, Screen[None]):
         """A column per stage, built whole (cards, width, look) before it is mounted."""
         now = self.crm.now()
         return [
-            StageColumn(c.stage, c.count, c.totals, deals=board.pages.get(c.stage.id, []), now=now,
-                        width=width, active=c.stage.id == active)
+            StageColumn(
+                c.stage,
+                c.count,
+                c.totals,
+                deals=board.pages.get(c.stage.id, []),
+                now=now,
+                width=width,
+                active=c.stage.id == active,
+            )
             for c in board.columns
         ]
 
@@ -291,7 +366,8 @@ class DealKanbanScreen(AppBound, Screen[None]):
         open_count = sum(c.count for c in columns if c.stage.kind == "open")
         hint = self.say("kanban.summary", open=open_count)
         self.query_one("#board-summary", Static).update(
-            Content(f"{news} · {hint}" if news else hint), layout=False  # plain text; one line, always
+            Content(f"{news} · {hint}" if news else hint),
+            layout=False,  # plain text; one line, always
         )
         self.fit_columns()
 
@@ -397,7 +473,7 @@ class DealKanbanScreen(AppBound, Screen[None]):
 
     def next_is_won(self, column: StageColumn) -> bool:
         columns = self.columns()
-        later = columns[columns.index(column) + 1:]
+        later = columns[columns.index(column) + 1 :]
         return bool(later) and column.stage.kind == "open" and later[0].stage.kind != "open"
 
     async def sign_and_win(self, deal: DealRow, refusal: CrmError) -> DealRow | None:
@@ -405,8 +481,9 @@ class DealKanbanScreen(AppBound, Screen[None]):
         reason, title = self.refusal(refusal)
         question = self.say("kanban.sign-question", reason=reason, title=deal.title)
         sign = await self.app.push_screen_wait(
-            QuestionDialog(title, question, yes=self.crm.t("kanban.sign-and-win"),
-                           no=self.crm.t("kanban.not-yet"))
+            QuestionDialog(
+                title, question, yes=self.crm.t("kanban.sign-and-win"), no=self.crm.t("kanban.not-yet")
+            )
         )
         if not sign:
             self.refused(refusal)
@@ -529,4 +606,3 @@ class DealKanbanScreen(AppBound, Screen[None]):
         from crm_tui.screens.contact_card import ContactCardScreen
 
         await self.app.push_screen(ContactCardScreen(event.deal.contact_id))
-

@@ -143,8 +143,13 @@ class TaskQueueScreen(AppBound, Screen[None]):
             title = self.group_title(group)
             shown = len(group.rows)
             more = self.crm.t("tasks.first").format(count=shown) if group.count > shown else ""
-            options.append(Option(Content.styled(f"{title} · {group.count}{more}", "bold"),
-                                  id=f"group-{group.key}", disabled=True))
+            options.append(
+                Option(
+                    Content.styled(f"{title} · {group.count}{more}", "bold"),
+                    id=f"group-{group.key}",
+                    disabled=True,
+                )
+            )
             for row in group.rows:
                 if row.id in self.rows:  # read while a write moved it between groups: list it once
                     continue

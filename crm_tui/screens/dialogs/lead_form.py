@@ -41,8 +41,11 @@ class LeadFormDialog(AppBound, ModalScreen[leads.NewLead | None]):
         self.lang = lang
 
     def compose(self) -> ComposeResult:
-        placeholders = {"phone": "+7 916 123-45-67", "email": "name@example.com",
-                        "source": t("form.source.hint", self.lang)}
+        placeholders = {
+            "phone": "+7 916 123-45-67",
+            "email": "name@example.com",
+            "source": t("form.source.hint", self.lang),
+        }
         with VerticalScroll():
             yield Static(f"[b]{t('form.title', self.lang)}[/b]")
             for name in FIELDS:

@@ -15,8 +15,16 @@ from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
 
-DIRECTIONS = {"out": "call_out", "o": "call_out", "in": "call_in", "i": "call_in",
-              "исх": "call_out", "вх": "call_in", "исходящий": "call_out", "входящий": "call_in"}
+DIRECTIONS = {
+    "out": "call_out",
+    "o": "call_out",
+    "in": "call_in",
+    "i": "call_in",
+    "исх": "call_out",
+    "вх": "call_in",
+    "исходящий": "call_out",
+    "входящий": "call_in",
+}
 _DURATION = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)\s*(m|min|мин|s|sec|с|h|ч)?)$")
 
 
@@ -82,7 +90,13 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
         if problems:
             raise InvalidInput("; ".join(messages), problems)
         return await self.crm.run_db(
-            interactions.log, kind or "call_out", contact_id=self.contact_id, deal_id=self.deal_id,
-            duration=duration, outcome=self.value("outcome"), summary=self.value("summary"),
-            by=self.crm.user_id, now=self.crm.now(),
+            interactions.log,
+            kind or "call_out",
+            contact_id=self.contact_id,
+            deal_id=self.deal_id,
+            duration=duration,
+            outcome=self.value("outcome"),
+            summary=self.value("summary"),
+            by=self.crm.user_id,
+            now=self.crm.now(),
         )

@@ -175,8 +175,13 @@ class NoteDialog(FormDialog[InteractionRow | None]):
 
     async def submit(self) -> InteractionRow | None:
         return await self.crm.run_db(
-            interactions.log, "note", contact_id=self.contact_id, deal_id=self.deal_id,
-            summary=self.value("summary"), by=self.crm.user_id, now=self.crm.now(),
+            interactions.log,
+            "note",
+            contact_id=self.contact_id,
+            deal_id=self.deal_id,
+            summary=self.value("summary"),
+            by=self.crm.user_id,
+            now=self.crm.now(),
         )
 
 

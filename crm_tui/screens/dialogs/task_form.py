@@ -40,6 +40,11 @@ class TaskFormDialog(FormDialog[TaskRow | None]):
         if problems or due is None:
             raise InvalidInput("; ".join(messages), problems)
         return await self.crm.run_db(
-            tasks.create, self.value("title"), due, contact_id=self.contact_id,
-            deal_id=self.deal_id, by=self.crm.user_id, now=self.crm.now(),
+            tasks.create,
+            self.value("title"),
+            due,
+            contact_id=self.contact_id,
+            deal_id=self.deal_id,
+            by=self.crm.user_id,
+            now=self.crm.now(),
         )
