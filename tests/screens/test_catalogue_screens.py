@@ -52,8 +52,7 @@ async def test_catalogue_from_the_palette_searches_as_you_type_and_adds(board: B
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Catalogue")
-        await until(pilot, lambda: len(app.screen.query("CommandList Option")) > 0 or True)
-        await pilot.pause(0.3)
+        await pilot.pause(0.3)  # the palette's search runs in a worker as you type
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, CatalogueScreen))
         await settle(app, pilot)
@@ -109,7 +108,8 @@ async def test_deal_lines_from_the_card_with_the_picker_and_the_amount_following
         await until(pilot, lambda: app.screen.__class__.__name__ == "DealPickDialog")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DealLinesScreen))
-        await settle(app, pilot)
+        # the card's worker waits on this screen until it closes: wait for what the user sees instead
+        await until(pilot, lambda: str(app.screen.query_one("#lines-total", Static).render()))
         deal_id = app.screen.deal_id
         assert "No lines yet" in str(app.screen.query_one("#lines-total", Static).render())
         await pilot.press("n")
