@@ -15,7 +15,10 @@ from crm_tui.data.migrations import add_column
 
 
 def apply(db: Database) -> None:
+    had_rate = any(c.name == "vat_rate" for c in db.get_columns("product"))
     add_column(db, "product", "vat_rate", IntegerField(null=True, default=22))
+    if not had_rate:  # the products a desk had were sold at the standard rate: NULL would say "no VAT"
+        db.execute_sql("UPDATE product SET vat_rate = 22")
     add_column(db, "product", "category", CharField(max_length=100, null=True))
     add_column(db, "product", "sku", CharField(max_length=64, null=True))
     add_column(db, "product", "archived_at", DateTimeField(null=True))
