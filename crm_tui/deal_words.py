@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from crm_tui.i18n import t
+from crm_tui.i18n_words import event_words
 from crm_tui.services.money import format_money
 from crm_tui.services.views import DealEvent, stage_title
 
@@ -38,8 +40,9 @@ def changes_text(event: DealEvent, lang: str) -> str:
     return ", ".join(parts)
 
 
-def event_text(event: DealEvent, lang: str = "en") -> str:
-    """What happened, without when and who: ``Need discovery → Proposal preparation``."""
+def event_text(event: DealEvent, lang: str = "en", stage_names: Mapping[str, str] | None = None) -> str:
+    """What happened, without when and who: ``Need discovery → Proposal preparation``. What the rules
+    wrote in a call or a conversion is said in ``lang`` (``stage_names``: English names to the desk's)."""
     source = stage_title(event.from_stage or "", event.from_stage_ru, lang)
     target = stage_title(event.to_stage or "", event.to_stage_ru, lang)
     if event.kind == "created":
@@ -62,7 +65,10 @@ def event_text(event: DealEvent, lang: str = "en") -> str:
         if event.outcome:
             text += f", {event.outcome}"
         if event.text:
-            text += ": " + " / ".join(line for line in event.text.splitlines() if line.strip())
+            lines = [
+                event_words(line, lang, stage_names or {}, event.kind) for line in event.text.splitlines()
+            ]
+            text += ": " + " / ".join(line for line in lines if line.strip())
     if event.reason:
         text += t("history.reason", lang).format(reason=event.reason)
     if event.closed_tasks:

@@ -111,8 +111,9 @@ def _render_detail(data: dict[str, Any]) -> list[str]:
     for task in data["tasks"]:
         lines.append(f"task #{task.id}: {task.title}, due {local(task.due_at)}")
     lines.append("history (newest first):")
+    names = data.get("stage_names", {})
     for event in data["events"]:
-        lines.append(f"  {local(event.at)}  {by_text(event, lang)}  {event_text(event, lang)}")
+        lines.append(f"  {local(event.at)}  {by_text(event, lang)}  {event_text(event, lang, names)}")
     return lines
 
 
@@ -147,14 +148,15 @@ def _done(before: list[TaskRow]) -> list[TaskRow]:
 def show(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """A deal's fields, its open tasks and its history newest first: calls, e-mails, meetings, notes,
     stage moves, edits (who, when, from, to), reopening and archiving."""
-    from crm_tui.services import deal_lines, deals, tasks
+    from crm_tui.services import deal_lines, deals, pipelines, tasks
 
     with session(db, user):
         row = deals.row(deal_id)
         events = deals.events(deal_id)
         open_tasks = tasks.open_for(deal_id=deal_id)
+        names = {s.name: s.name_ru for s in pipelines.stages(row.pipeline_id) if s.name_ru}
         lines = deal_lines.lines(deal_id)
-    data = {"deal": row, "events": events, "tasks": open_tasks, "lines": lines}
+    data = {"deal": row, "events": events, "tasks": open_tasks, "stage_names": names, "lines": lines}
     emit(_show_json(data) if as_json else data, as_json, _render_detail)
 
 

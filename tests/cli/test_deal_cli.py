@@ -150,17 +150,18 @@ def test_show_fields_and_the_history_of_moves(desk: Desk, crm: Crm) -> None:
     assert lines[0].split("  ", 1)[1].strip() == f"#{desk.deal_id} АО Вектор"
     assert "8 Lost (нет бюджета)" in lines[1]
     assert any(line.endswith("150 000 ₽") for line in lines)
-    history = lines[lines.index("history:") + 1 :]
+    history = lines[lines.index("history (newest first):") + 1 :]
     assert [h.split("  ", 2)[2] for h in history] == [
-        "Lead registered by Анна Петрова",
-        "Lead registered -> Need discovery by Анна Петрова",
-        "Need discovery -> Lost by Administrator",
+        "admin  Need discovery → Lost (нет бюджета)",
+        "anna  Lead registered → Need discovery",
+        "anna  lead converted: Lead #3 converted / Deal #1 'АО Вектор' opened at Lead registered",
+        "anna  created at Lead registered",
     ]
     data = crm("deal", "show", str(desk.deal_id), "--json").json()
     assert data["deal"]["id"] == desk.deal_id
-    assert [(m["from"], m["to"]) for m in data["history"]] == [
-        (None, "Lead registered"),
-        ("Lead registered", "Need discovery"),
-        ("Need discovery", "Lost"),
+    assert [(m["kind"], m["from"], m["to"], m["by"]) for m in data["history"] if m["to"]] == [
+        ("stage", "Need discovery", "Lost", "admin"),
+        ("stage", "Lead registered", "Need discovery", "anna"),
+        ("created", None, "Lead registered", "anna"),
     ]
     assert crm("deal", "show", "999").error == "No deal #999"
