@@ -39,6 +39,7 @@ class CrmCommands(Provider):
             (f"{app.t('app.help')}: {app.t('palette.help')}", app.action_help, "?"),
             (f"{app.t('settings.title')}: {app.t('palette.settings')}", app.action_settings, "crm config"),
             (f"{app.t('import.palette')}…", self._import, app.t("import.palette-help")),
+            (f"{app.t('catalogue.title')}: {app.t('palette.catalogue')}", self._catalogue, ""),
         ]
         screen = self.screen
         for key, bindings in screen._bindings.key_to_bindings.items():
@@ -58,6 +59,10 @@ class CrmCommands(Provider):
         from crm_tui.screens.import_file import ImportScreen
 
         await self.crm.push_screen(ImportScreen())
+    async def _catalogue(self) -> None:
+        from crm_tui.screens.catalogue import CatalogueScreen
+
+        await self.crm.push_screen(CatalogueScreen())
 
     async def _new_lead(self) -> None:
         app = self.crm

@@ -15,8 +15,10 @@ from crm_tui.cli import (
     config,
     contact,
     deal,
+    deal_line,
     demo,
     desk,
+    doc,
     dupes,
     export,
     imports,
@@ -24,6 +26,7 @@ from crm_tui.cli import (
     lead,
     mail,
     personal,
+    product,
     remind,
     report,
     script,
@@ -67,6 +70,9 @@ app.add_typer(contact.app, name="contact", help="Contacts: add, list, show the c
 app.add_typer(company.app, name="company", help="Companies: add, list, show, edit, archive.")
 dupes.register(app, contact.app, company.app)
 personal.register(contact.app)
+deal.app.add_typer(deal_line.app, name="line", help="A deal's lines: what is sold; the amount follows.")
+app.add_typer(doc.app, name="doc", help="Documents from a deal's lines: proposal, invoice, act.")
+app.add_typer(product.app, name="product", help="The catalogue: products, prices, VAT rates.")
 app.add_typer(task.app, name="task", help="Tasks: what is due, done.")
 task_plan.register(task.app)
 remind.register(app)

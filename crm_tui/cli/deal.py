@@ -103,6 +103,11 @@ def _render_detail(data: dict[str, Any]) -> list[str]:
     ]
     width = max(len(k) for k, _ in fields)
     lines = [f"{k.ljust(width)}  {v}" for k, v in fields if v]
+    if data.get("lines"):
+        from crm_tui.cli.deal_line import line_table
+
+        lines.append("lines:")
+        lines += ["  " + line for line in line_table(data["lines"], row.currency)]
     for task in data["tasks"]:
         lines.append(f"task #{task.id}: {task.title}, due {local(task.due_at)}")
     lines.append("history (newest first):")
@@ -119,6 +124,7 @@ def _show_json(data: dict[str, Any]) -> dict[str, Any]:
         "deal": to_json(data["deal"]),
         "history": [event.as_json() for event in data["events"]],
         "tasks": to_json(data["tasks"]),
+        "lines": to_json(data.get("lines") or []),
     }
 
 
@@ -142,14 +148,15 @@ def _done(before: list[TaskRow]) -> list[TaskRow]:
 def show(deal_id: IdArg, db: DbOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """A deal's fields, its open tasks and its history newest first: calls, e-mails, meetings, notes,
     stage moves, edits (who, when, from, to), reopening and archiving."""
-    from crm_tui.services import deals, pipelines, tasks
+    from crm_tui.services import deal_lines, deals, pipelines, tasks
 
     with session(db, user):
         row = deals.row(deal_id)
         events = deals.events(deal_id)
         open_tasks = tasks.open_for(deal_id=deal_id)
         names = {s.name: s.name_ru for s in pipelines.stages(row.pipeline_id) if s.name_ru}
-    data = {"deal": row, "events": events, "tasks": open_tasks, "stage_names": names}
+        lines = deal_lines.lines(deal_id)
+    data = {"deal": row, "events": events, "tasks": open_tasks, "stage_names": names, "lines": lines}
     emit(_show_json(data) if as_json else data, as_json, _render_detail)
 
 

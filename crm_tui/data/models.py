@@ -259,9 +259,15 @@ class Task(BaseModel):
 class Product(BaseModel):
     name = CharField(max_length=300)
     unit = CharField(max_length=32, default="pcs")
-    price = BigIntegerField(default=0)  # minor units
+    price = BigIntegerField(default=0)  # minor units, VAT included
     currency = CharField(max_length=3, default="RUB")
     active = BooleanField(default=True)
+    # the catalogue (migration 16): VAT as data (22, 10, 0 %; NULL is "no VAT"), a category, an SKU,
+    # and archiving (an archived product leaves the catalogue's lists and pickers; lines keep it)
+    vat_rate = IntegerField(null=True, default=22)
+    category = CharField(max_length=100, null=True)
+    sku = CharField(max_length=64, null=True)
+    archived_at = DateTimeField(null=True)
 
 
 class Setting(BaseModel):

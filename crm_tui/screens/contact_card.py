@@ -145,6 +145,7 @@ class ContactCardScreen(AppBound, Screen[None]):
         Binding(
             "d", "edit_deal", "Edit deal", id="card.edit-deal", tooltip="Edit one of the contact's deals"
         ),
+        Binding("i", "deal_lines", "Lines", id="card.lines", tooltip="A deal's lines: what is sold"),
         Binding(
             "o",
             "reopen_deal",
@@ -349,6 +350,22 @@ class ContactCardScreen(AppBound, Screen[None]):
         if saved is not None:
             self.notify(self.crm.t("deal-form.saved").format(title=saved.title, amount=saved.money))
             await self.reload()
+
+    @work(group="card-deal")
+    async def action_deal_lines(self) -> None:
+        """The lines of one of the contact's deals (picked when there are several); the card follows."""
+        from crm_tui.screens.deal_lines import DealLinesScreen
+
+        if self.card is None:
+            return
+        if not self.card.deals:
+            self.notify(self.crm.t("card.no-deals"), severity="warning")
+            return
+        deal = await self.pick_deal(self.crm.t("card.pick-deal"), self.card.deals)
+        if deal is None:
+            return
+        await self.app.push_screen_wait(DealLinesScreen(deal.id))
+        await self.reload()
 
     @work(group="card-deal")
     async def action_reopen_deal(self) -> None:

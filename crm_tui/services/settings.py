@@ -57,6 +57,69 @@ def _currency(text: str) -> str:
     return code
 
 
+def _free(limit: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = " ".join(text.split())
+        if len(value) > limit:
+            raise InvalidInput(
+                f"Too long: at most {limit} characters",
+                {"value": "too long"},
+                code="setting.too_long",
+                params={"limit": limit},
+            )
+        return value
+
+    return parse
+
+
+def _digits(*lengths: int) -> Callable[[str], str]:
+    """A requisite made of digits (INN 10/12, KPP 9, OGRN 13/15, BIK 9, accounts 20); empty clears it."""
+
+    def parse(text: str) -> str:
+        value = "".join(text.split())
+        if value and (not value.isascii() or not value.isdigit() or len(value) not in lengths):
+            wanted = " or ".join(str(n) for n in lengths)
+            raise InvalidInput(
+                f"Not a requisite: {text.strip()!r} ({wanted} digits)",
+                {"value": "not digits"},
+                code="requisite.invalid",
+                params={"value": text.strip(), "lengths": list(lengths)},
+            )
+        return value
+
+    return parse
+
+
+def _vat(text: str) -> int | None:
+    from crm_tui.services.products import parse_vat
+
+    return parse_vat(text)
+
+
+def _days(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or not 1 <= int(value) <= 365:
+        raise InvalidInput(
+            f"Not a number of days: {text!r} (a whole number from 1 to 365)",
+            {"value": "not days"},
+            code="days.invalid",
+            params={"value": text},
+        )
+    return int(value)
+
+
+def _lang(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("ru", "en"):
+        raise InvalidInput(
+            f"Not a document language: {text!r} (ru or en)",
+            {"value": "not a language"},
+            code="lang.invalid",
+            params={"value": text},
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -106,6 +169,21 @@ KEYS: dict[str, Key] = {
         Key("mail.imap.security", "ssl", parse_security, "ssl, starttls, or none (127.0.0.1 only)"),
         Key("mail.imap.user", "", parse_login, "the IMAP login (password: CRM_IMAP_PASSWORD)"),
         Key("mail.imap.folder", "INBOX", parse_folder, "the folder new mail is fetched from"),
+        Key("vat.default", "22", _vat, "the VAT rate of a new product: 22, 10, 0 or none"),
+        Key("documents.lang", "ru", _lang, "the language of a document when the client has none: ru or en"),
+        Key("documents.templates", "", _free(500), "a folder of edited document templates ('' = shipped)"),
+        Key("documents.proposal_days", "14", _days, "how many days a proposal stays valid"),
+        Key("company.name", "", _free(300), "the desk's legal name on documents"),
+        Key("company.inn", "", _digits(10, 12), "INN (10 or 12 digits)"),
+        Key("company.kpp", "", _digits(9), "KPP (9 digits)"),
+        Key("company.ogrn", "", _digits(13, 15), "OGRN or OGRNIP (13 or 15 digits)"),
+        Key("company.address", "", _free(500), "legal address"),
+        Key("company.bank", "", _free(300), "bank name"),
+        Key("company.bik", "", _digits(9), "bank BIK (9 digits)"),
+        Key("company.account", "", _digits(20), "settlement account (20 digits)"),
+        Key("company.corr_account", "", _digits(20), "correspondent account (20 digits)"),
+        Key("company.director", "", _free(200), "who signs documents (name)"),
+        Key("company.accountant", "", _free(200), "chief accountant (name), signs invoices"),
     )
 }
 

@@ -233,3 +233,28 @@ def test_step_7_backfills_first_calls_and_stays_of_an_older_file(tmp_path: Path)
 @pytest.mark.postgres
 def test_step_7_backfills_first_calls_and_stays_on_postgresql(pg_url: str) -> None:
     _step_7_upgrades_and_backfills(pg_url)
+
+
+def test_step_16_gives_the_catalogue_its_columns_and_keeps_every_product(tmp_path: Path) -> None:
+    """A desk from before the catalogue: its products keep their prices and take the 22 % rate."""
+    from crm_tui.data.db import open_database
+    from crm_tui.data.models import Product
+    from crm_tui.services import products
+
+    url = str(tmp_path / "old.db")
+    db = open_database(url)
+    with db.connection_context():
+        for column in ("vat_rate", "category", "sku", "archived_at"):
+            db.execute_sql(f"ALTER TABLE product DROP COLUMN {column}")
+        db.execute_sql("DROP TABLE document")
+        db.execute_sql("DROP TABLE deal_line")
+        db.execute_sql("DELETE FROM schema_version WHERE version = 16")
+        db.execute_sql(
+            "INSERT INTO product (name, unit, price, currency, active)"
+            " VALUES ('Лицензия', 'шт', 1200000, 'RUB', 1)"
+        )
+        assert migrations.upgrade(db) == [16]
+        (kept,) = products.search("лиценз")
+        assert (kept.price, kept.vat_rate, kept.sku, kept.archived_at) == (1_200_000, 22, None, None)
+        assert Product.select().count() == 1
+        assert db.table_exists("deal_line") and db.table_exists("document")
