@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import WorkerCancelled
 
 from crm_tui.i18n import t
 from crm_tui.i18n_format import span, when
@@ -126,9 +127,14 @@ class TaskQueueScreen(AppBound, Screen[None]):
         self.reads += 1
         read = self.reads
         now = self.crm.now()
-        groups = await self.crm.run_db(
-            task_queue.queue, now=now, assignee_id=None if self.everyone else self.crm.user_id
-        )
+        try:
+            groups = await self.crm.run_db(
+                task_queue.queue, now=now, assignee_id=None if self.everyone else self.crm.user_id
+            )
+        except WorkerCancelled:
+            # the app is closing (a call saved as interrupted on quit ends its pane, which reloads the
+            # queue): there is nothing left to show it on
+            return
         if read == self.reads:
             self.show(groups, now, keep)
 

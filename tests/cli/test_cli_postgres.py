@@ -41,7 +41,7 @@ def test_a_lead_to_a_won_deal_on_postgresql(pg_url: str) -> None:
     assert crm("deal", "move", str(deal_id), "Успешно")[0] == 0
     history = ok("deal", "show", str(deal_id), "--json")["history"]
     moves = [m["to"] for m in history if m["kind"] in ("created", "stage")]
-    assert moves == ["Won", "Acts closed & feedback", "Lead registered"]  # newest first
+    assert moves == ["Won", "Acts closed & feedback", "Need discovery"]  # newest first
     assert ("lead", lead_id) in [(h["kind"], h["id"]) for h in ok("search", "ИВАН", "--json")]
     assert [h["id"] for h in ok("search", "916 123", "--kind", "lead", "--json")] == [lead_id]
     assert [r["id"] for r in ok("lead", "list", "--json")] == [lead_id]

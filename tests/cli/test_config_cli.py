@@ -26,6 +26,16 @@ def test_list_shows_each_key_its_value_where_it_comes_from_and_what_it_is(
         "reminders.every",
         "currency.default",
         "backups.keep",
+        "mail.smtp.host",
+        "mail.smtp.port",
+        "mail.smtp.security",
+        "mail.smtp.user",
+        "mail.from",
+        "mail.imap.host",
+        "mail.imap.port",
+        "mail.imap.security",
+        "mail.imap.user",
+        "mail.imap.folder",
     ]
     assert crm("config", "set", "first_call.retry", "45").out == "first_call.retry = 45m\n"
     monkeypatch.setenv("CRM_REMIND_EVERY", "2h")

@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from crm_tui.data.models import Company, Contact, ContactChannel
-from crm_tui.services import interactions
+from crm_tui.services import interactions, tasks
 from tests.cli.conftest import Crm
 from tests.conftest import NOW, Counts, Desk
 
@@ -97,7 +97,7 @@ def test_show_is_the_cards_twin_with_the_whole_history(crm: Crm, desk: Desk) -> 
     data = crm("contact", "show", str(desk.contact_id), "--json").json()
     assert data["company_name"] == "АО Вектор"
     assert [(d["id"], d["stage_name"], d["amount"]) for d in data["deals"]] == [
-        (desk.deal_id, "Lead registered", 15_000_000)
+        (desk.deal_id, "Need discovery", 15_000_000)
     ]
     assert data["origin"]["lead_id"] == desk.converted_lead_id
     history = data["history"]
@@ -116,7 +116,7 @@ def test_show_is_the_cards_twin_with_the_whole_history(crm: Crm, desk: Desk) -> 
     text = crm("contact", "show", str(desk.contact_id)).out
     assert "Пётр Сидоров" in text and "#1 АО Вектор" in text.replace(f"#{desk.company_id}", "#1")
     assert f"came from: lead #{desk.converted_lead_id}" in text
-    assert "Lead registered  150 000 ₽" in text
+    assert "Need discovery  150 000 ₽" in text
     assert "history (62, newest first):" in text and "call_out  3:05  Обсудили КП" in text
 
 
@@ -159,6 +159,10 @@ def test_edit_refusals_write_nothing(crm: Crm, desk: Desk, counts: Counts) -> No
 
 def test_archive_and_restore(crm: Crm, desk: Desk) -> None:
     cid = str(desk.contact_id)
+    # the conversion closed the lead's call task: the contact gets a task of its own to keep
+    tasks.create(
+        "Отправить КП", NOW.replace(day=NOW.day + 1), contact_id=desk.contact_id, by=desk.manager_id, now=NOW
+    )
     run = crm("contact", "archive", cid)
     assert run.out.splitlines() == [
         f"contact #{cid} Пётр Сидоров archived (crm contact restore {cid} brings it back)",

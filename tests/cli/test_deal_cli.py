@@ -155,16 +155,16 @@ def test_show_fields_and_the_history_of_moves(desk: Desk, crm: Crm) -> None:
     assert any(line.endswith("150 000 ₽") for line in lines)
     history = lines[lines.index("history (newest first):") + 1 :]
     assert [h.split("  ", 2)[2] for h in history] == [
-        "admin  Need discovery → Lost (нет бюджета)",
-        "anna  Lead registered → Need discovery",
-        "anna  lead converted: Lead #3 converted / Deal #1 'АО Вектор' opened at Lead registered",
-        "anna  created at Lead registered",
+        "admin  Proposal preparation → Lost (нет бюджета)",
+        "anna  Need discovery → Proposal preparation",
+        "anna  lead converted: Lead #3 converted / Deal #1 'АО Вектор' opened at Need discovery",
+        "anna  created at Need discovery",
     ]
     data = crm("deal", "show", str(desk.deal_id), "--json").json()
     assert data["deal"]["id"] == desk.deal_id
     assert [(m["kind"], m["from"], m["to"], m["by"]) for m in data["history"] if m["to"]] == [
-        ("stage", "Need discovery", "Lost", "admin"),
-        ("stage", "Lead registered", "Need discovery", "anna"),
-        ("created", None, "Lead registered", "anna"),
+        ("stage", "Proposal preparation", "Lost", "admin"),
+        ("stage", "Need discovery", "Proposal preparation", "anna"),
+        ("created", None, "Need discovery", "anna"),
     ]
     assert crm("deal", "show", "999").error == "No deal #999"

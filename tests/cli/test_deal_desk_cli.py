@@ -29,12 +29,13 @@ def test_amounts_entered_reach_the_forecast(desk: Desk, crm: Crm) -> None:
     made = crm("deal", "add", "--title", "Внедрение", "--amount", "1 200 000", "--owner", "anna",
                "--expected-close", "2027-01-31", "--json").json()  # fmt: skip
     crm("deal", "edit", str(desk.deal_id), "--amount", "300 000", "--expected-close", "2027-02-15")
+    crm("deal", "move", str(desk.deal_id), "3")
     forecast = crm("report", "forecast", "--json").json()
     assert forecast["amount"] == 120_000_000 + 30_000_000
     months = {line["key"]: line["amount"] for line in forecast["by_month"]}
     assert months == {"2027-01": 120_000_000, "2027-02": 30_000_000}
-    # Need discovery 10 %, Lead registered 5 %
-    assert forecast["weighted"] == 12_000_000 + 1_500_000
+    # the new deal at Need discovery 10 %, the converted lead's deal moved on to Proposal preparation 30 %
+    assert forecast["weighted"] == 12_000_000 + 9_000_000
     crm("deal", "archive", str(made["id"]))
     assert crm("report", "forecast", "--json").json()["amount"] == 30_000_000
 
@@ -81,7 +82,7 @@ def test_edit_of_a_closed_deal_and_reopen_refusals_write_nothing(
     assert crm("deal", "reopen", deal).error == "Reopening a deal needs a reason"
     assert counts() == before
     run = crm("deal", "reopen", deal, "--reason", "клиент вернулся")
-    assert run.out.strip() == f"deal #{deal} АО Вектор reopened: 8 Lost -> 1 Lead registered"
+    assert run.out.strip() == f"deal #{deal} АО Вектор reopened: 8 Lost -> 2 Need discovery"
 
 
 def test_show_gives_the_history_newest_first_with_stable_keys(desk: Desk, crm: Crm) -> None:
@@ -92,12 +93,12 @@ def test_show_gives_the_history_newest_first_with_stable_keys(desk: Desk, crm: C
     kinds = [event["kind"] for event in data["history"]]
     assert kinds[:2] == ["stage", "edited"] and kinds[-1] == "created"
     moved, edited = data["history"][:2]
-    assert (moved["from"], moved["to"], moved["by"]) == ("Lead registered", "Proposal preparation", "anna")
+    assert (moved["from"], moved["to"], moved["by"]) == ("Need discovery", "Proposal preparation", "anna")
     assert edited["changes"] == {"amount": [15_000_000, 20_000_000], "owner": ["anna", "admin"]}
     assert set(edited) >= {"kind", "at", "by", "from", "to", "changes", "reason", "text"}
     lines = crm("deal", "show", deal).out.splitlines()
     start = lines.index("history (newest first):")
-    assert lines[start + 1].endswith("anna  Lead registered → Proposal preparation")
+    assert lines[start + 1].endswith("anna  Need discovery → Proposal preparation")
     assert lines[start + 2].endswith("anna  changed amount 150 000 ₽ → 200 000 ₽, owner anna → admin")
 
 
@@ -106,7 +107,7 @@ def test_show_speaks_russian_when_asked(desk: Desk, crm: Crm, monkeypatch: pytes
     monkeypatch.setenv("CRM_LANG", "ru")
     lines = crm("deal", "show", str(desk.deal_id)).out.splitlines()
     assert any(line.endswith("изменено: сумма 150 000 ₽ → 200 000 ₽") for line in lines)
-    assert any(line.endswith("создана на этапе «Первичное обращение»") for line in lines)
+    assert any(line.endswith("создана на этапе «Выяснение потребности»") for line in lines)
 
 
 def test_archive_and_restore(desk: Desk, crm: Crm, counts: Counts) -> None:
@@ -122,5 +123,5 @@ def test_archive_and_restore(desk: Desk, crm: Crm, counts: Counts) -> None:
         == f"Deal #{deal} is archived; restore it first (crm deal restore {deal})"
     )
     assert counts() == before
-    assert crm("deal", "restore", deal).out.strip() == f"deal #{deal} АО Вектор restored at 1 Lead registered"
+    assert crm("deal", "restore", deal).out.strip() == f"deal #{deal} АО Вектор restored at 2 Need discovery"
     assert [r["id"] for r in crm("deal", "list", "--json").json()] == [desk.deal_id]

@@ -170,15 +170,16 @@ def test_stage_remove_refuses_while_deals_are_there_then_removes(
     desk: Desk, crm: Crm, counts: Counts
 ) -> None:
     before = counts()
-    assert crm("stage", "remove", "1").error == "1 deal is at stage 1 Lead registered; move it first"
+    # a converted lead's deal opens at stage 2
+    assert crm("stage", "remove", "2").error == "1 deal is at stage 2 Need discovery; move it first"
     assert counts() == before
     assert crm("deal", "move", str(desk.deal_id), "3").code == 0
-    assert crm("stage", "remove", "1").out.splitlines() == [
-        "stage 1 Lead registered removed",
+    assert crm("stage", "remove", "2").out.splitlines() == [
+        "stage 2 Need discovery removed",
         "1 earlier move into it left the deals' stage history (their timelines keep what was written)",
     ]
-    data = crm("stage", "remove", "выяснение", "--json").json()
-    assert (data["name"], data["number"], data["history_dropped"]) == ("Need discovery", 1, 0)
+    data = crm("stage", "remove", "первичное", "--json").json()
+    assert (data["name"], data["number"], data["history_dropped"]) == ("Lead registered", 1, 0)
     assert [s["name"] for s in crm("stage", "list", "--json").json()][:2] == [
         "Proposal preparation",
         "Proposal negotiation",

@@ -78,9 +78,9 @@ def test_filters_as_on_the_list_commands(desk: Desk, crm: Crm, tmp_path: Path) -
     assert names("--owner", "anna") == [
         lead["name"] for lead in reversed(crm("lead", "list", "--owner", "anna", "--json").json())
     ]
-    deals = read_csv(run_export(crm, tmp_path, "deals", "--stage", "1"))
+    deals = read_csv(run_export(crm, tmp_path, "deals", "--stage", "2"))  # a converted lead's deal
     assert [d["id"] for d in deals] == [str(desk.deal_id)]
-    assert read_csv(run_export(crm, tmp_path, "deals", "--stage", "2")) == []
+    assert read_csv(run_export(crm, tmp_path, "deals", "--stage", "1")) == []
     assert read_csv(run_export(crm, tmp_path, "deals", "--status", "won")) == []
     assert len(read_csv(run_export(crm, tmp_path, "tasks", "--owner", "anna"))) >= 1
 
@@ -411,7 +411,7 @@ def test_a_dump_moves_a_desk_from_sqlite_to_postgresql(
         rows_here = sorted((dict(zip(body["columns"], r, strict=True)) for r in body["rows"]), key=str)
         assert rows_there == rows_here, table
         del key
-    stage = run_at(pg_url, "deal", "move", str(desk.deal_id), "2")
+    stage = run_at(pg_url, "deal", "move", str(desk.deal_id), "3")
     assert stage.code == 0, stage.err
     added = run_at(pg_url, "lead", "add", "--name", "Новый", "--phone", "+7 916 000-11-22", "--json")
     assert added.json()["lead"]["id"] == 4

@@ -81,7 +81,7 @@ def test_reads_go_on_while_another_program_holds_the_desk(
     "args",
     [
         ["lead", "add", "--name", "Мария", "--phone", "+7 903 555-12-34"],
-        ["deal", "move", "1", "2"],
+        ["deal", "move", "1", "3"],  # a converted lead's deal is at 2 already
         ["deal", "lose", "1", "--reason", "дорого"],
         ["user", "add", "olga"],
     ],
@@ -97,11 +97,11 @@ def test_a_write_on_a_held_desk_ends_with_one_line(
 def test_the_write_goes_through_once_the_desk_is_free(seeded: Path) -> None:
     other = sqlite3.connect(seeded, isolation_level=None, timeout=5)
     other.execute("BEGIN IMMEDIATE")
-    refused = crm_process("--db", str(seeded), "deal", "move", "1", "2", env=busy_env())
+    refused = crm_process("--db", str(seeded), "deal", "move", "1", "3", env=busy_env())
     other.execute("ROLLBACK")
     other.close()
     assert refused.code == 1
-    done = crm_process("--db", str(seeded), "deal", "move", "1", "2", "--json", env=busy_env())
+    done = crm_process("--db", str(seeded), "deal", "move", "1", "3", "--json", env=busy_env())
     assert done.code == 0, done.err
     assert check_desk(str(seeded)) == []
 

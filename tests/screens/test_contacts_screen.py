@@ -175,7 +175,7 @@ async def test_the_card_shows_where_the_client_came_from_and_opens_its_company(b
         assert "ООО Луч" in text(app, "#company-header")
         contacts_list = app.screen.query_one("#company-contacts", OptionList)
         assert "Мария Котова" in str(contacts_list.get_option_at_index(0).prompt)
-        assert "Lead registered" in text(app, "#company-deals")
+        assert "Need discovery" in text(app, "#company-deals")
         await pilot.press("enter")  # the highlighted contact's card
         await settle(app, pilot)
         assert isinstance(app.screen, ContactCardScreen) and app.screen.contact_id == contact_id

@@ -169,13 +169,15 @@ def test_a_new_stage_cannot_take_a_name_in_use_nor_a_number(db: Database, counts
 def test_an_older_desks_duplicate_names_are_never_guessed(desk: Desk) -> None:
     """A desk renamed before names were checked: the name answers to two stages, so it picks none."""
     pid = pipelines.default_pipeline_id()
-    Stage.update(name="Need discovery").where(Stage.id == pipelines.resolve_stage(pid, "1").id).execute()
+    # the converted lead's deal is at stage 2 Need discovery; stage 3 gets the same name
+    Stage.update(name="Need discovery").where(Stage.id == pipelines.resolve_stage(pid, "3").id).execute()
     with pytest.raises(
-        InvalidInput, match="'need discovery' is ambiguous: 1 Need discovery, 2 Need discovery"
+        InvalidInput, match="'need discovery' is ambiguous: 2 Need discovery, 3 Need discovery"
     ):
         deals.move(desk.deal_id, "need discovery", by=desk.manager_id, now=NOW)
-    assert deals.row(desk.deal_id).stage_name == "Need discovery"  # stage 1 still, where it was
-    assert deals.move(desk.deal_id, "2", by=desk.manager_id, now=NOW).stage_name == "Need discovery"
+    assert deals.row(desk.deal_id).stage_position == 1  # stage 2 still, where it was
+    moved = deals.move(desk.deal_id, "3", by=desk.manager_id, now=NOW)
+    assert (moved.stage_position, moved.stage_name) == (2, "Need discovery")
 
 
 # -- probability and stale days -----------------------------------------------------------------------
@@ -217,11 +219,11 @@ def test_out_of_range_numbers_are_refused(
 
 def test_a_stage_with_deals_is_not_removed_and_says_how_many(desk: Desk, counts: Counts) -> None:
     pid = pipelines.default_pipeline_id()
-    first = pipelines.resolve_stage(pid, "1")
+    at = pipelines.resolve_stage(pid, "2")  # where a converted lead's deal opens
     before = counts()
     with pytest.raises(RuleViolation) as refused:
-        pipelines.remove_stage(first.id)
-    assert refused.value.message == "1 deal is at stage 1 Lead registered; move it first"
+        pipelines.remove_stage(at.id)
+    assert refused.value.message == "1 deal is at stage 2 Need discovery; move it first"
     assert (refused.value.code, refused.value.params["deals"]) == ("stage.has_deals", 1)
     assert counts() == before
 
@@ -236,14 +238,18 @@ def test_won_and_lost_are_never_removed(desk: Desk) -> None:
 
 def test_an_empty_stage_is_removed_and_the_others_move_up(desk: Desk) -> None:
     pid = pipelines.default_pipeline_id()
-    deals.move(desk.deal_id, "2", by=desk.manager_id, now=NOW)
+    # the converted lead's deal opened at Need discovery: it goes back to stage 1, then on past stage 2
+    deals.move(desk.deal_id, "1", by=desk.manager_id, now=NOW)
     deals.move(desk.deal_id, "3", by=desk.manager_id, now=NOW)
     removed = pipelines.remove_stage(pipelines.resolve_stage(pid, "Need discovery").id)
     assert (removed.stage.name, removed.history_dropped) == ("Need discovery", 1)
     assert names()[:2] == ["Lead registered", "Proposal preparation"]
     assert [s.position for s in pipelines.stages()] == list(range(7))
     history = deals.history(desk.deal_id)
-    assert [(h[0], h[1]) for h in history] == [(None, "Lead registered"), (None, "Proposal preparation")]
+    assert [(h[0], h[1]) for h in history] == [
+        (None, "Lead registered"),
+        ("Lead registered", "Proposal preparation"),
+    ]
     assert deals.row(desk.deal_id).stage_name == "Proposal preparation"
     assert StageTotal.select().where(StageTotal.stage == removed.stage.id).count() == 0
 

@@ -29,6 +29,16 @@ def test_a_new_desk_has_every_default(db: Database) -> None:
         "reminders.every",
         "currency.default",
         "backups.keep",
+        "mail.smtp.host",
+        "mail.smtp.port",
+        "mail.smtp.security",
+        "mail.smtp.user",
+        "mail.from",
+        "mail.imap.host",
+        "mail.imap.port",
+        "mail.imap.security",
+        "mail.imap.user",
+        "mail.imap.folder",
     ]
     assert all(v.is_default and v.source == "default" for v in rows.values())
     assert rows["first_call.retry"].value == "30m"
