@@ -689,6 +689,8 @@ def _json_fields(body: bytes) -> list[tuple[str, Any]]:
         raise InvalidInput(
             "Send a JSON object of fields", {"body": "not an object"}, code="request.not_object"
         )
+    if not all(_is_text(str(k)) for k in data):  # before any refusal names a field
+        raise _surrogate()
     nested = [str(k) for k, v in data.items() if isinstance(v, dict | list)]
     if nested:
         raise InvalidInput(
@@ -698,17 +700,24 @@ def _json_fields(body: bytes) -> list[tuple[str, Any]]:
             params={"fields": nested[:20]},
         )
     pairs = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
-    for name, value in pairs:
-        for part in (name, value):
-            try:
-                part.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Refused(
-                    400,
-                    "The JSON holds a lone surrogate (\\ud800-\\udfff), which is not text",
-                    code="request.surrogate",
-                ) from None
+    if not all(_is_text(value) for _, value in pairs):
+        raise _surrogate()
     return pairs
+
+
+def _is_text(part: str) -> bool:
+    """False for a string holding a lone surrogate, which JSON can carry and UTF-8 cannot."""
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _surrogate() -> Refused:
+    return Refused(
+        400, "The JSON holds a lone surrogate (\\ud800-\\udfff), which is not text", code="request.surrogate"
+    )
 
 
 def _json_depth(text: str) -> int:

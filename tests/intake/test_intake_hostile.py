@@ -33,13 +33,14 @@ def test_json_nested_three_thousand_levels_is_a_400(server: str, intake_db: Inta
     assert lead_count(intake_db.path) == 0
 
 
-@pytest.mark.parametrize("where", ["value", "key"])
+@pytest.mark.parametrize("where", ["value", "key", "key of a nested value"])
 def test_a_lone_surrogate_in_json_is_a_400(server: str, intake_db: IntakeDesk, where: str) -> None:
-    body = (
-        '{"name": "Ольга \\ud800", "phone": "+79261112233"}'
-        if where == "value"
-        else '{"name": "Ольга", "phone": "+79261112233", "x\\udfff": "1"}'
-    )
+    body = {
+        "value": '{"name": "Ольга \\ud800", "phone": "+79261112233"}',
+        "key": '{"name": "Ольга", "phone": "+79261112233", "x\\udfff": "1"}',
+        # the refusal of a nested value names its field: a field named by a lone surrogate is refused first
+        "key of a nested value": '{"\\ud800": []}',
+    }[where]
     answer = post(server, intake_db.key, content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json()["code"] == "request.surrogate"
