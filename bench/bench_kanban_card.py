@@ -62,13 +62,20 @@ def prepare(path: Path, leads: int) -> int:
             deals.create("Bench deal", contact_id=contact_id, amount=100_000, by=admin.id, now=NOW)
             with database.atomic():
                 for i in range(1000):
-                    interactions.log("call_out" if i % 2 else "note", contact_id=contact_id,
-                                     duration=60 + i, summary=f"event {i}", by=admin.id,
-                                     now=NOW - timedelta(hours=i))
+                    interactions.log(
+                        "call_out" if i % 2 else "note",
+                        contact_id=contact_id,
+                        duration=60 + i,
+                        summary=f"event {i}",
+                        by=admin.id,
+                        now=NOW - timedelta(hours=i),
+                    )
         else:
             contact_id = found.id
-        print(f"desk: {Lead.select().count()} leads, {Deal.select().count()} deals,"
-              f" {Interaction.select().count()} interactions")
+        print(
+            f"desk: {Lead.select().count()} leads, {Deal.select().count()} deals,"
+            f" {Interaction.select().count()} interactions"
+        )
     db.close()
     return int(contact_id)
 
@@ -81,9 +88,11 @@ def p95(samples: list[float]) -> float:
 def report(
     name: str, frames: list[float], settled: list[float], collected: int, *, samples: bool = False
 ) -> None:
-    print(f"{name:<36} frame median {statistics.median(frames):6.1f} p95 {p95(frames):6.1f} ms"
-          f"   settled median {statistics.median(settled):6.1f} p95 {p95(settled):6.1f} ms"
-          f"   (n={len(frames)}, {collected} with a full GC)")
+    print(
+        f"{name:<36} frame median {statistics.median(frames):6.1f} p95 {p95(frames):6.1f} ms"
+        f"   settled median {statistics.median(settled):6.1f} p95 {p95(settled):6.1f} ms"
+        f"   (n={len(frames)}, {collected} with a full GC)"
+    )
     if samples:
         print(f"{'':<36} frames: {' '.join(f'{f:.0f}' for f in frames)}")
 
@@ -166,8 +175,9 @@ async def bench(
             await app.push_screen(Screen())
             await settle()
             await timed("back to the kanban (it reloads)", app.pop_screen)
-            await timed("contact card, 1,000 interactions",
-                        lambda: app.push_screen(ContactCardScreen(contact_id)))
+            await timed(
+                "contact card, 1,000 interactions", lambda: app.push_screen(ContactCardScreen(contact_id))
+            )
             await timed("card: end (next history page)", lambda: pilot.press("end"))
             await timed("card: down", lambda: pilot.press("down"))
             app.pop_screen()
@@ -184,8 +194,11 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--samples", action="store_true", help="also print every frame figure")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="also gc.freeze() after the first settle (the app freezes at its first paint)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="also gc.freeze() after the first settle (the app freezes at its first paint)",
+    )
     args = parser.parse_args()
     contact_id = prepare(Path(args.db), args.leads)
     asyncio.run(bench(Path(args.db), contact_id, args.runs, samples=args.samples, freeze=args.gc_freeze))

@@ -37,8 +37,7 @@ RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 
 CODE = (
-    "import sys; from crm_tui.app import make_app; "
-    "make_app(sys.argv[1]).run(headless=True, size=(120, 40))"
+    "import sys; from crm_tui.app import make_app; make_app(sys.argv[1]).run(headless=True, size=(120, 40))"
 )
 NAME = "Дмитрий"
 PHONE = "7904859"
@@ -51,8 +50,10 @@ def start_up() -> None:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", CODE, DB], env=env, check=True, timeout=60)
         times.append((time.perf_counter() - started) * 1000)
-    print(f"start to first painted inbox ({DB}, {RUNS} runs): median {statistics.median(times):.0f} ms, "
-          f"max {max(times):.0f} ms")
+    print(
+        f"start to first painted inbox ({DB}, {RUNS} runs): median {statistics.median(times):.0f} ms, "
+        f"max {max(times):.0f} ms"
+    )
 
 
 def report(name: str, samples: list[float]) -> None:

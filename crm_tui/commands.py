@@ -59,6 +59,7 @@ class CrmCommands(Provider):
         from crm_tui.screens.import_file import ImportScreen
 
         await self.crm.push_screen(ImportScreen())
+
     async def _catalogue(self) -> None:
         from crm_tui.screens.catalogue import CatalogueScreen
 

@@ -50,9 +50,18 @@ def test_spans_in_russian(moment: datetime, russian: str) -> None:
 
 def test_every_key_of_the_translated_screens_has_russian_text() -> None:
     classes = (
-        ContactCardScreen, ContactListScreen, LeadDetailScreen, TaskQueueScreen, ReportsScreen,
-        ScriptStatsScreen, SearchScreen, FormDialog, QuestionDialog, TaskDialog,
-        CallScriptPane, PagedTable,
+        ContactCardScreen,
+        ContactListScreen,
+        LeadDetailScreen,
+        TaskQueueScreen,
+        ReportsScreen,
+        ScriptStatsScreen,
+        SearchScreen,
+        FormDialog,
+        QuestionDialog,
+        TaskDialog,
+        CallScriptPane,
+        PagedTable,
     )
     missing = [
         f"{cls.__name__}: {b.id}"

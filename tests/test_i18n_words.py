@@ -9,21 +9,33 @@ STAGES = {"Lead registered": "Первичное обращение", "Need disc
 
 def test_the_rules_wordings_are_said_in_russian_with_the_stages_russian_names() -> None:
     assert event_words("Lead #12 converted", "ru", STAGES, "conversion") == "Лид #12 конвертирован"
-    assert (event_words("Deal #7 'Аудит: этап 2' opened at Lead registered", "ru", STAGES, "conversion")
-            == "Сделка #7 «Аудит: этап 2» открыта на этапе «Первичное обращение»")
-    assert (event_words('Deal #8 "It\'s big" opened at Custom stage', "ru", STAGES, "conversion")
-            == "Сделка #8 «It's big» открыта на этапе «Custom stage»")
-    assert (event_words("Аудит: этап 2: Lead registered → Need discovery", "ru", STAGES, "stage_change")
-            == "Аудит: этап 2: Первичное обращение → Выяснение потребности")
+    assert (
+        event_words("Deal #7 'Аудит: этап 2' opened at Lead registered", "ru", STAGES, "conversion")
+        == "Сделка #7 «Аудит: этап 2» открыта на этапе «Первичное обращение»"
+    )
+    assert (
+        event_words('Deal #8 "It\'s big" opened at Custom stage', "ru", STAGES, "conversion")
+        == "Сделка #8 «It's big» открыта на этапе «Custom stage»"
+    )
+    assert (
+        event_words("Аудит: этап 2: Lead registered → Need discovery", "ru", STAGES, "stage_change")
+        == "Аудит: этап 2: Первичное обращение → Выяснение потребности"
+    )
     assert event_words("Acts signed", "ru", STAGES, "note") == "Акты подписаны"
     repeat = event_words("Repeat request from Иван", "ru", STAGES, "repeat_request")
     assert repeat == "Повторное обращение: Иван"
 
 
 def test_what_people_wrote_and_english_stay_as_written() -> None:
-    typed = ("Discussed the audit scope", "Москва → Питер", "Lead #12 converted today", "",
-             "Repeat request from the CFO, call Friday", "Lead #12 converted",
-             "Аудит: Lead registered → Need discovery")
+    typed = (
+        "Discussed the audit scope",
+        "Москва → Питер",
+        "Lead #12 converted today",
+        "",
+        "Repeat request from the CFO, call Friday",
+        "Lead #12 converted",
+        "Аудит: Lead registered → Need discovery",
+    )
     for text in typed:  # a note, whatever it says, is what someone typed
         assert event_words(text, "ru", STAGES, "note") == text
     assert event_words("Lead #12 converted", "en", STAGES, "conversion") == "Lead #12 converted"

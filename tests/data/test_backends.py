@@ -106,8 +106,14 @@ def test_stage_totals_follow_every_change_of_a_deal(db: Database) -> None:
 
     admin = _admin()
     made = [
-        deals.create(f"Сделка {i}", contact_id=None, amount=100_000 * (i + 1), by=admin, now=NOW,
-                     currency="USD" if i % 3 == 0 else "RUB")
+        deals.create(
+            f"Сделка {i}",
+            contact_id=None,
+            amount=100_000 * (i + 1),
+            by=admin,
+            now=NOW,
+            currency="USD" if i % 3 == 0 else "RUB",
+        )
         for i in range(6)
     ]
     assert kept() == grouped() and sum(count for count, _ in kept().values()) == 6

@@ -71,15 +71,19 @@ def test_opposite_moves_on_postgresql_keep_stage_totals_without_deadlocks(pg_url
             start.wait(5)
             for i in range(150):
                 with conn.atomic():
-                    conn.execute_sql("UPDATE deal SET stage_id = %s WHERE id = %s",
-                                     (there if i % 2 == 0 else back, deal_id))
+                    conn.execute_sql(
+                        "UPDATE deal SET stage_id = %s WHERE id = %s",
+                        (there if i % 2 == 0 else back, deal_id),
+                    )
         except BaseException as error:  # noqa: BLE001 - reported by the test below
             errors.append(error)
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=mover, args=(made[0], second, first)),
-               threading.Thread(target=mover, args=(made[1], first, second))]
+    threads = [
+        threading.Thread(target=mover, args=(made[0], second, first)),
+        threading.Thread(target=mover, args=(made[1], first, second)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -63,6 +63,7 @@ PAIRS = {
     "complete-vs-complete": Pair("complete", "complete", "open task", one_wins=True),
 }
 
+
 def _prepare(url: str, pair: Pair) -> list[int]:
     """One fresh record per round, in the state the pair needs."""
     opened = open_database(url)

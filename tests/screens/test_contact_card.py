@@ -165,8 +165,11 @@ async def test_edit_the_header(board: Board) -> None:
     with database.connection_context():
         contact = Contact.get_by_id(board.contact_id)
         assert contact.tags == "vip" and str(contact.birthday) == "1980-02-28"
-        phones = [c.value for c in ContactChannel.select().where(ContactChannel.contact == board.contact_id)
-                  if c.kind == "phone"]
+        phones = [
+            c.value
+            for c in ContactChannel.select().where(ContactChannel.contact == board.contact_id)
+            if c.kind == "phone"
+        ]
         assert phones == ["+74952003040", "+79167654321"]
 
 
@@ -174,8 +177,13 @@ async def test_long_history_loads_as_you_scroll(board: Board) -> None:
     db = open_database(board.url)
     with db.connection_context():
         for i in range(130):
-            interactions.log("note", contact_id=board.contact_id, summary=f"old note {i:03d}",
-                             by=board.anna_id, now=NOW - timedelta(days=100, minutes=i))
+            interactions.log(
+                "note",
+                contact_id=board.contact_id,
+                summary=f"old note {i:03d}",
+                by=board.anna_id,
+                now=NOW - timedelta(days=100, minutes=i),
+            )
     db.close()
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -199,11 +207,21 @@ async def test_history_by_mouse_and_page_keys(board: Board) -> None:
     db = open_database(board.url)
     with db.connection_context():
         for i in range(130):
-            interactions.log("note", contact_id=board.contact_id, summary=f"old note {i:03d}",
-                             by=board.anna_id, now=NOW - timedelta(days=100, minutes=i))
+            interactions.log(
+                "note",
+                contact_id=board.contact_id,
+                summary=f"old note {i:03d}",
+                by=board.anna_id,
+                now=NOW - timedelta(days=100, minutes=i),
+            )
         long_note = " ".join(["Обсудили условия поставки и сроки оплаты."] * 6)
-        interactions.log("note", contact_id=board.contact_id, summary=long_note, by=board.anna_id,
-                         now=NOW - timedelta(minutes=1))
+        interactions.log(
+            "note",
+            contact_id=board.contact_id,
+            summary=long_note,
+            by=board.anna_id,
+            now=NOW - timedelta(minutes=1),
+        )
     db.close()
     app = make_app(board.url, clock=lambda: NOW)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

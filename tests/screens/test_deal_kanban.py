@@ -54,39 +54,80 @@ def seed_board(tmp_path: Path) -> Board:
             leads.NewLead(
                 "Пётр Сидоров", "+7 495 200-30-40", email="petr@vector.ru", company_name="АО Вектор"
             ),
-            by=anna.id, now=NOW - 30 * DAY,
+            by=anna.id,
+            now=NOW - 30 * DAY,
         )
         conv = leads.convert(petr.id, by=anna.id, now=NOW - 29 * DAY, qualify_first=True)
         # a converted lead's deal opens at Need discovery; the board keeps its two at the first stage
         deals.move(conv.deal_id, "Lead registered", by=anna.id, now=NOW - 29 * DAY)
         deals.update_amount(conv.deal_id, 15_000_000, by=anna.id, now=NOW - 29 * DAY)
-        audit = deals.create("Вектор: аудит", contact_id=conv.contact_id, amount=42_000_000, by=anna.id,
-                             now=NOW - 25 * DAY, stage="Proposal preparation")
+        audit = deals.create(
+            "Вектор: аудит",
+            contact_id=conv.contact_id,
+            amount=42_000_000,
+            by=anna.id,
+            now=NOW - 25 * DAY,
+            stage="Proposal preparation",
+        )
         ivan = leads.register(
             leads.NewLead("Иван Смирнов", "+7 916 123-45-67", company_name="ООО Ромашка"),
-            by=admin.id, now=NOW - 50 * DAY,
+            by=admin.id,
+            now=NOW - 50 * DAY,
         )
         ivan_conv = leads.convert(ivan.id, by=admin.id, now=NOW - 49 * DAY, qualify_first=True)
         deals.move(ivan_conv.deal_id, "Lead registered", by=admin.id, now=NOW - 49 * DAY)
-        unsigned = deals.create("Ромашка: внедрение", contact_id=ivan_conv.contact_id, amount=99_000_000,
-                                by=admin.id, now=NOW - 3 * DAY, stage="Acts closed & feedback")
-        gamma = deals.create("Гамма: поддержка", contact_id=ivan_conv.contact_id, amount=1_200_000,
-                             currency="USD", by=anna.id, now=NOW - 2 * DAY, stage="Acts closed & feedback")
+        unsigned = deals.create(
+            "Ромашка: внедрение",
+            contact_id=ivan_conv.contact_id,
+            amount=99_000_000,
+            by=admin.id,
+            now=NOW - 3 * DAY,
+            stage="Acts closed & feedback",
+        )
+        gamma = deals.create(
+            "Гамма: поддержка",
+            contact_id=ivan_conv.contact_id,
+            amount=1_200_000,
+            currency="USD",
+            by=anna.id,
+            now=NOW - 2 * DAY,
+            stage="Acts closed & feedback",
+        )
         deals.sign_acts(gamma.id, by=anna.id, now=NOW - DAY)
         for i in range(3):
-            deals.create(f"Лид {i + 1}", contact_id=None, amount=(i + 1) * 1_000_000, by=admin.id,
-                         now=NOW - i * DAY)
+            deals.create(
+                f"Лид {i + 1}", contact_id=None, amount=(i + 1) * 1_000_000, by=admin.id, now=NOW - i * DAY
+            )
         cid = conv.contact_id
-        interactions.log("call_out", contact_id=cid, duration=330, outcome="reached",
-                         summary="Discussed the audit scope", by=anna.id, now=NOW - 28 * DAY)
+        interactions.log(
+            "call_out",
+            contact_id=cid,
+            duration=330,
+            outcome="reached",
+            summary="Discussed the audit scope",
+            by=anna.id,
+            now=NOW - 28 * DAY,
+        )
         interactions.log("email_out", contact_id=cid, subject="Proposal v1", by=anna.id, now=NOW - 27 * DAY)
-        interactions.log("meeting", contact_id=cid, subject="Meeting at the office", summary="Agreed terms",
-                         by=anna.id, now=NOW - 10 * DAY)
-        interactions.log("call_in", contact_id=cid, duration=75, outcome="call back later", by=anna.id,
-                         now=NOW - 2 * DAY)
+        interactions.log(
+            "meeting",
+            contact_id=cid,
+            subject="Meeting at the office",
+            summary="Agreed terms",
+            by=anna.id,
+            now=NOW - 10 * DAY,
+        )
+        interactions.log(
+            "call_in", contact_id=cid, duration=75, outcome="call back later", by=anna.id, now=NOW - 2 * DAY
+        )
         tasks.create("Send the revised proposal", NOW + DAY, contact_id=cid, by=anna.id, now=NOW - DAY)
-        tasks.create("Call about the invoice", NOW - 3 * 3600 * timedelta(seconds=1), contact_id=cid,
-                     by=anna.id, now=NOW - 2 * DAY)
+        tasks.create(
+            "Call about the invoice",
+            NOW - 3 * 3600 * timedelta(seconds=1),
+            contact_id=cid,
+            by=anna.id,
+            now=NOW - 2 * DAY,
+        )
     db.close()
     return Board(url, admin.id, anna.id, cid, conv.deal_id, audit.id, unsigned.id, gamma.id)
 
@@ -364,8 +405,14 @@ async def test_coming_back_to_the_board_refills_the_same_columns(board: Board) -
         drawn = column(app, "Lead registered").cards.cards[0]
         db = open_database(board.url)
         with db.connection_context():  # another desk adds a deal meanwhile
-            deals.create("Новая сделка", contact_id=None, amount=500_000, by=board.admin_id, now=NOW,
-                         stage="Need discovery")
+            deals.create(
+                "Новая сделка",
+                contact_id=None,
+                amount=500_000,
+                by=board.admin_id,
+                now=NOW,
+                stage="Need discovery",
+            )
         await pilot.press("enter")  # the contact card, then back
         await settle(app, pilot)
         assert isinstance(app.screen, ContactCardScreen)
@@ -477,8 +524,10 @@ async def test_wide_characters_never_push_a_card_over_the_scroll_bar(tmp_path: P
         assert cards.has_scroll_bar
         line = cards.render_line(0)
         assert line.cell_length == cards.size.width and "客户" in line.text
-        bar = {cards.get_component_rich_style(f"deal-list--{part}", partial=True).bgcolor
-               for part in ("thumb", "track")}
+        bar = {
+            cards.get_component_rich_style(f"deal-list--{part}", partial=True).bgcolor
+            for part in ("thumb", "track")
+        }
         assert list(line)[-1].style.bgcolor in bar  # the last column is still the scroll bar
 
 
@@ -513,6 +562,7 @@ async def test_mouse_picks_scrolls_and_opens_cards(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, ContactCardScreen)
         assert board.contact_id != 0
+
 
 async def test_the_wheel_loads_more_and_a_smaller_terminal_keeps_the_cursor_in_view(tmp_path: Path) -> None:
     board = seed_board(tmp_path)

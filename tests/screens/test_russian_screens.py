@@ -228,8 +228,13 @@ async def test_reports_in_russian(board: Board) -> None:
         steps = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert steps == ["лиды", "контакты (конвертированы)", "успешные сделки"]
 
-        for key, title in (("s", "Источники"), ("v", "Скорость сделок"), ("o", "Прогноз"),
-                           ("m", "Менеджеры"), ("p", "Парето 80/20")):
+        for key, title in (
+            ("s", "Источники"),
+            ("v", "Скорость сделок"),
+            ("o", "Прогноз"),
+            ("m", "Менеджеры"),
+            ("p", "Парето 80/20"),
+        ):
             await pilot.press(key)
             await settle(app, pilot)
             assert text(app, "#report-bar").startswith(f"{title} · последние 30 дней")

@@ -173,8 +173,9 @@ def test_a_queue_line_says_the_rules_first_call_task_in_russian() -> None:
     from crm_tui.screens.tasks import task_line
     from crm_tui.services.views import TaskRow
 
-    row = TaskRow(1, "Call Иван Смирнов", NOW, None, "anna", "Анна", 7, None, None, "lead: Иван Смирнов",
-                  "first_call")
+    row = TaskRow(
+        1, "Call Иван Смирнов", NOW, None, "anna", "Анна", 7, None, None, "lead: Иван Смирнов", "first_call"
+    )
     line = task_line(row, NOW + timedelta(hours=1), lang="ru", width=120).plain
     assert line.startswith("Позвонить: Иван Смирнов") and "лид: Иван Смирнов" in line
     assert task_line(row, NOW, lang="en", width=120).plain.startswith("Call Иван Смирнов")

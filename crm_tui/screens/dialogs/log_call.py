@@ -16,12 +16,35 @@ from crm_tui.services import interactions
 from crm_tui.services.errors import InvalidInput
 from crm_tui.services.views import InteractionRow
 
-DIRECTIONS = {"out": "call_out", "o": "call_out", "in": "call_in", "i": "call_in",
-              "исх": "call_out", "вх": "call_in", "исходящий": "call_out", "входящий": "call_in"}
-KINDS = {"call": "call", "c": "call", "звонок": "call", "з": "call",
-         "email": "email", "e-mail": "email", "e": "email", "mail": "email", "письмо": "email", "п": "email",
-         "meeting": "meeting", "m": "meeting", "встреча": "meeting", "в": "meeting",
-         "note": "note", "n": "note", "заметка": "note"}
+DIRECTIONS = {
+    "out": "call_out",
+    "o": "call_out",
+    "in": "call_in",
+    "i": "call_in",
+    "исх": "call_out",
+    "вх": "call_in",
+    "исходящий": "call_out",
+    "входящий": "call_in",
+}
+KINDS = {
+    "call": "call",
+    "c": "call",
+    "звонок": "call",
+    "з": "call",
+    "email": "email",
+    "e-mail": "email",
+    "e": "email",
+    "mail": "email",
+    "письмо": "email",
+    "п": "email",
+    "meeting": "meeting",
+    "m": "meeting",
+    "встреча": "meeting",
+    "в": "meeting",
+    "note": "note",
+    "n": "note",
+    "заметка": "note",
+}
 """What a person types in the kind field, in English or Russian (a first letter will do)."""
 _DURATION = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)\s*(m|min|мин|s|sec|с|h|ч)?)$")
 
@@ -103,7 +126,14 @@ class LogCallDialog(FormDialog[InteractionRow | None]):
             what or "call", (direction or "call_out").replace("call", "email")
         )
         return await self.crm.run_db(
-            interactions.log, kind, contact_id=self.contact_id, deal_id=self.deal_id, lead_id=self.lead_id,
-            duration=duration, outcome=self.value("outcome"), summary=self.value("summary"),
-            by=self.crm.user_id, now=self.crm.now(),
+            interactions.log,
+            kind,
+            contact_id=self.contact_id,
+            deal_id=self.deal_id,
+            lead_id=self.lead_id,
+            duration=duration,
+            outcome=self.value("outcome"),
+            summary=self.value("summary"),
+            by=self.crm.user_id,
+            now=self.crm.now(),
         )
