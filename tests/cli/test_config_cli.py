@@ -36,6 +36,21 @@ def test_list_shows_each_key_its_value_where_it_comes_from_and_what_it_is(
         "mail.imap.security",
         "mail.imap.user",
         "mail.imap.folder",
+        "vat.default",
+        "documents.lang",
+        "documents.templates",
+        "documents.proposal_days",
+        "company.name",
+        "company.inn",
+        "company.kpp",
+        "company.ogrn",
+        "company.address",
+        "company.bank",
+        "company.bik",
+        "company.account",
+        "company.corr_account",
+        "company.director",
+        "company.accountant",
     ]
     assert crm("config", "set", "first_call.retry", "45").out == "first_call.retry = 45m\n"
     monkeypatch.setenv("CRM_REMIND_EVERY", "2h")
@@ -74,7 +89,7 @@ def test_remind_every_and_config_set_are_one_setting(crm: Crm) -> None:
     [
         (
             ["set", "reminders.evry", "1h"],
-            "No desk setting 'reminders.evry'; known: backups.keep, currency.default, ",
+            "No desk setting 'reminders.evry'; known: backups.keep, company.account, ",
         ),
         (["set", "reminders.every", "hourly"], "Not an interval: 'hourly' (use 30m, 1h, 90s)"),
         (["set", "first_call.delay", "0"], "An interval must be at least one minute: '0'"),

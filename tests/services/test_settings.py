@@ -39,6 +39,21 @@ def test_a_new_desk_has_every_default(db: Database) -> None:
         "mail.imap.security",
         "mail.imap.user",
         "mail.imap.folder",
+        "vat.default",
+        "documents.lang",
+        "documents.templates",
+        "documents.proposal_days",
+        "company.name",
+        "company.inn",
+        "company.kpp",
+        "company.ogrn",
+        "company.address",
+        "company.bank",
+        "company.bik",
+        "company.account",
+        "company.corr_account",
+        "company.director",
+        "company.accountant",
     ]
     assert all(v.is_default and v.source == "default" for v in rows.values())
     assert rows["first_call.retry"].value == "30m"
