@@ -137,3 +137,39 @@ def _name_owned(address: str) -> bool:
     with open_dbus_connection(bus=address) as conn:
         reply = conn.send_and_get_reply(message_bus.NameHasOwner("org.freedesktop.Notifications"))
     return bool(reply.body[0])
+
+
+# Every desk setting, in the order `crm config list` and settings.listing() show them: written out, so a
+# key added, dropped or moved is a test to update on purpose.
+DESK_SETTING_KEYS = [
+    "first_call.delay",
+    "first_call.retry",
+    "reminders.every",
+    "currency.default",
+    "backups.keep",
+    "mail.smtp.host",
+    "mail.smtp.port",
+    "mail.smtp.security",
+    "mail.smtp.user",
+    "mail.from",
+    "mail.imap.host",
+    "mail.imap.port",
+    "mail.imap.security",
+    "mail.imap.user",
+    "mail.imap.folder",
+    "vat.default",
+    "documents.lang",
+    "documents.templates",
+    "documents.proposal_days",
+    "company.name",
+    "company.inn",
+    "company.kpp",
+    "company.ogrn",
+    "company.address",
+    "company.bank",
+    "company.bik",
+    "company.account",
+    "company.corr_account",
+    "company.director",
+    "company.accountant",
+]

@@ -11,6 +11,7 @@ from crm_tui import prefs
 from crm_tui.data.models import Setting
 from tests.cli.conftest import Crm
 from tests.conftest import Counts
+from tests.desk_fixtures import DESK_SETTING_KEYS
 
 
 def test_list_shows_each_key_its_value_where_it_comes_from_and_what_it_is(
@@ -20,38 +21,7 @@ def test_list_shows_each_key_its_value_where_it_comes_from_and_what_it_is(
     assert lines[0].split() == ["KEY", "VALUE", "FROM", "DEFAULT", "WHAT", "IT", "IS"]
     assert lines[1].split()[:4] == ["first_call.delay", "1h", "default", "1h"]
     assert lines[1].endswith("how soon a new lead is to be called")
-    assert [line.split()[0] for line in lines[1:]] == [
-        "first_call.delay",
-        "first_call.retry",
-        "reminders.every",
-        "currency.default",
-        "backups.keep",
-        "mail.smtp.host",
-        "mail.smtp.port",
-        "mail.smtp.security",
-        "mail.smtp.user",
-        "mail.from",
-        "mail.imap.host",
-        "mail.imap.port",
-        "mail.imap.security",
-        "mail.imap.user",
-        "mail.imap.folder",
-        "vat.default",
-        "documents.lang",
-        "documents.templates",
-        "documents.proposal_days",
-        "company.name",
-        "company.inn",
-        "company.kpp",
-        "company.ogrn",
-        "company.address",
-        "company.bank",
-        "company.bik",
-        "company.account",
-        "company.corr_account",
-        "company.director",
-        "company.accountant",
-    ]
+    assert [line.split()[0] for line in lines[1:]] == DESK_SETTING_KEYS
     assert crm("config", "set", "first_call.retry", "45").out == "first_call.retry = 45m\n"
     monkeypatch.setenv("CRM_REMIND_EVERY", "2h")
     data = {row["key"]: row for row in crm("config", "list", "--json").json()}

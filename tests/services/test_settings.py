@@ -13,6 +13,7 @@ from crm_tui.data.models import SchemaVersion, Setting
 from crm_tui.services import reminders, settings
 from crm_tui.services.errors import InvalidInput
 from tests.conftest import Counts
+from tests.desk_fixtures import DESK_SETTING_KEYS
 
 
 @pytest.fixture
@@ -23,38 +24,7 @@ def db(any_db: Database) -> Database:
 
 def test_a_new_desk_has_every_default(db: Database) -> None:
     rows = {v.key: v for v in settings.listing()}
-    assert list(rows) == [
-        "first_call.delay",
-        "first_call.retry",
-        "reminders.every",
-        "currency.default",
-        "backups.keep",
-        "mail.smtp.host",
-        "mail.smtp.port",
-        "mail.smtp.security",
-        "mail.smtp.user",
-        "mail.from",
-        "mail.imap.host",
-        "mail.imap.port",
-        "mail.imap.security",
-        "mail.imap.user",
-        "mail.imap.folder",
-        "vat.default",
-        "documents.lang",
-        "documents.templates",
-        "documents.proposal_days",
-        "company.name",
-        "company.inn",
-        "company.kpp",
-        "company.ogrn",
-        "company.address",
-        "company.bank",
-        "company.bik",
-        "company.account",
-        "company.corr_account",
-        "company.director",
-        "company.accountant",
-    ]
+    assert list(rows) == DESK_SETTING_KEYS
     assert all(v.is_default and v.source == "default" for v in rows.values())
     assert rows["first_call.retry"].value == "30m"
     assert settings.value("first_call.delay") == timedelta(hours=1)
